@@ -1,0 +1,1 @@
+"""Automatic call distribution: agent states and skill routing."""

@@ -1,0 +1,1 @@
+"""The agent desktop and supervisor API (FastAPI + websockets) and the web pages."""

@@ -1,0 +1,1 @@
+"""The dialer: hopper (which numbers next), pacing (how many now), and the campaign runner."""

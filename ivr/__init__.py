@@ -1,0 +1,1 @@
+"""The IVR: a FastAGI server, prompts, and the self-service flows."""

@@ -1,0 +1,1 @@
+"""Collections calling rules as data and pure functions; every refusal names its rule."""

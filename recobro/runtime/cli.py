@@ -1,0 +1,31 @@
+"""The ``recobro`` command line (typer + rich). Messages are Spanish first, English second.
+
+Each command group lives in its own module; this one only assembles them.
+"""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="recobro",
+    help="Recobro: marcador predictivo, IVR y ACD para cobranza temprana. / Predictive dialer, IVR and ACD for early collections.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    from recobro.runtime import cli_db
+
+    app.add_typer(cli_db.app, name="db")
+
+
+def main() -> None:
+    _register()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The telephony port and its adapters (simulated PBX, Asterisk through AMI)."""

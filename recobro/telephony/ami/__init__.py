@@ -1,0 +1,1 @@
+"""Asterisk through AMI: a sans-I/O codec, an asyncio client and the TelephonyPort adapter."""

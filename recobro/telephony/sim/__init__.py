@@ -1,0 +1,1 @@
+"""The simulated PBX: scenario-driven, seeded, in virtual or real time."""
