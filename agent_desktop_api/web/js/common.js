@@ -332,4 +332,4 @@ async function logout() {
   location.replace("login.html");
 }
 
-export { applyI18n, lang, t };
+export { applyI18n, lang, locale, t };

@@ -3,7 +3,7 @@
 // pause / log out, the campaign controls, and list penetration from REST.
 import uPlot from "../node_modules/uplot/dist/uPlot.esm.js";
 import {
-  $, api, applyI18n, confirmDialog, duration, el, fillRows, LiveSocket, mountHeader, num, pct,
+  $, api, locale, applyI18n, confirmDialog, duration, el, fillRows, LiveSocket, mountHeader, num, pct,
   requireSession, setConn, t, toast,
 } from "./common.js";
 
@@ -175,8 +175,10 @@ function renderTiles() {
   setText("#m-oldest", c.oldest === null ? "—" : duration(c.oldest));
   setText("#m-mode", t(`mode.${c.mode}`));
   setText("#m-status", c.paused ? t("sup.paused") : t("sup.running"));
-  const states = Object.entries(c.byState).filter(([, n]) => n).map(([s, n]) => `${t(`state.${s}`)} ${n}`);
-  setText("#m-agentsum", states.join(" · "));
+  const counts = Object.entries(c.byState).filter(([s]) => s !== "logged_out");
+  setText("#m-agentsum", num(counts.reduce((sum, [, n]) => sum + Number(n || 0), 0)));
+  $("#by-state").replaceChildren(...["ready", "reserved", "on_call", "wrap_up", "paused"].map((s) =>
+    el("div", { class: `count ${s}` }, el("span", { class: "n", text: num(c.byState[s] ?? 0) }), el("span", { text: t(`state.${s}`) }))));
   $("#tile-ab-today").classList.toggle("over", c.abToday !== null && c.target !== null && c.abToday > c.target);
   $("#tile-ab-30").classList.toggle("over", c.ab30 !== null && c.target !== null && c.ab30 > c.target);
   gauge("#g-today", "#g-today-target", c.abToday, c.target);
@@ -224,8 +226,12 @@ function renderAgents() {
 function chartSize() {
   const box = $("#chart");
   const width = Math.max(300, box.clientWidth || box.parentElement.clientWidth - 30);
-  const height = window.innerHeight > 1000 ? 300 : 220;
+  const height = 200;
   return { width, height };
+}
+
+function clock(seconds) {
+  return new Date(seconds * 1000).toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit" });
 }
 
 function renderChart() {
@@ -240,14 +246,14 @@ function renderChart() {
   const pctAxis = (u, vals) => vals.map((v) => `${v} %`);
   chart = new uPlot({
     ...chartSize(),
-    scales: { x: { time: true }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
+    scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
     axes: [
-      {},
-      { scale: "ratio", label: `${t("sup.dial_level")} / ${t("sup.in_flight")}` },
+      { values: (u, splits) => splits.map((v) => clock(v)) },
+      { scale: "ratio" },
       { scale: "pct", side: 1, values: pctAxis, grid: { show: false } },
     ],
     series: [
-      {},
+      { label: t("sup.time"), value: (u, v) => (v === null ? "—" : clock(v)) },
       { label: t("sup.dial_level"), scale: "ratio", stroke: "#0b5cab", width: 2 },
       { label: t("sup.in_flight"), scale: "ratio", stroke: "#7a8aa0", width: 1 },
       { label: t("sup.abandon_today"), scale: "pct", stroke: "#b3261e", width: 2, value: (u, v) => (v === null ? "—" : `${v.toFixed(2)} %`) },
@@ -340,7 +346,6 @@ function init() {
   if (!s) return;
   mountHeader("supervisor");
   loadHistory();
-  $("#chart-help").textContent = [t("sup.dial_level"), t("sup.abandon_today"), t("sup.target"), t("sup.live_rate"), t("sup.utilization")].join(" · ");
   $("#controls").addEventListener("submit", applyControls);
   $("#controls").addEventListener("input", () => {
     view.editing = true;
