@@ -119,3 +119,40 @@ def static_site() -> Iterator[StaticSite]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+class FakeServerSocket:
+    """Stands in for the server end of a page's websocket (Playwright's route_web_socket).
+
+    Records what the page sends, lets the test send messages to the page and drop the
+    connection; every (re)connection runs ``on_connect`` so a test can replay the live state
+    as the real server does after a reconnect.
+    """
+
+    def __init__(self, on_connect: object = None) -> None:
+        self.received: list[dict[str, object]] = []
+        self.connections = 0
+        self.on_connect = on_connect
+        self.route: object = None
+
+    def handler(self, ws: object) -> None:
+        import json
+
+        self.route = ws
+        self.connections += 1
+        ws.on_message(lambda raw: self.received.append(json.loads(raw)))  # type: ignore[attr-defined]
+        if callable(self.on_connect):
+            self.on_connect(self)
+
+    def send(self, message: dict[str, object]) -> None:
+        import json
+
+        assert self.route is not None, "the page has not connected"
+        self.route.send(json.dumps(message))  # type: ignore[attr-defined]
+
+    def drop(self) -> None:
+        assert self.route is not None
+        self.route.close(code=1011, reason="test drop")  # type: ignore[attr-defined]
+
+    def of_type(self, kind: str) -> list[dict[str, object]]:
+        return [m for m in self.received if m.get("type") == kind]

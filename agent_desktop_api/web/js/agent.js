@@ -170,7 +170,7 @@ function render() {
   $("#state-reason").textContent = view.state === "paused" && view.reason ? t(`reason.${view.reason}`) : "";
   const canReady = !view.needsDisposition && !ON_CALL.has(view.state) && view.state !== "ready";
   $("#btn-ready").disabled = !canReady;
-  $("#btn-pause").disabled = ON_CALL.has(view.state) || (view.state === "paused");
+  $("#btn-pause").disabled = ON_CALL.has(view.state) || view.state === "paused" || view.needsDisposition;
   $("#must-dispose").hidden = !(view.needsDisposition && !ON_CALL.has(view.state));
   $("#disp-fields").disabled = !view.needsDisposition || !view.pop;
   const callBox = $("#call-box");
@@ -445,7 +445,8 @@ function init() {
   $("#btn-dial").addEventListener("click", dialPreview);
   $("#btn-skip").addEventListener("click", skipPreview);
   $("#disp-form").addEventListener("submit", submitDisposition);
-  $("#disp-form").addEventListener("input", () => {
+  $("#disp-form").addEventListener("input", (ev) => {
+    ev.target.removeAttribute?.("aria-invalid");
     showExtras();
     saveDraft();
   });
