@@ -248,7 +248,7 @@ function renderChart() {
     ...chartSize(),
     scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
     axes: [
-      { values: (u, splits) => splits.map((v) => clock(v)) },
+      { space: 90, values: (u, splits) => splits.map((v) => clock(v)) },
       { scale: "ratio" },
       { scale: "pct", side: 1, values: pctAxis, grid: { show: false } },
     ],
