@@ -81,6 +81,7 @@ function normalizePop(msg) {
     wrapLimit: msg.wrap_up_limit_seconds ?? campaign.wrap_up_limit_seconds ?? view.wrapLimit,
     number: msg.number ?? "",
     mode: msg.mode ?? campaign.mode ?? "",
+    company: msg.company_name ?? campaign.company_name ?? "",
   };
 }
 
@@ -219,6 +220,7 @@ function fillScript(template, pop) {
     saldo: money(pop.balance, pop.currency), balance: money(pop.balance, pop.currency),
     dias_atraso: pop.dpd, days_past_due: pop.dpd,
     vencimiento: dateText(pop.due), due_date: dateText(pop.due),
+    empresa: pop.company, company: pop.company,
   };
   return String(template || "").replace(/\{(\w+)\}/g, (m, k) => (k in values ? String(values[k]) : m));
 }

@@ -17,7 +17,7 @@ async function loadList() {
     el("td", { text: c.name }),
     el("td", { text: t(`mode.${c.mode}`) }),
     el("td", { class: "num", text: `${(Number(c.target_abandon_rate) * 100).toFixed(1)} %` }),
-    el("td", {}, el("button", { type: "button", class: "btn small", text: t("camp.edit"), onclick: () => edit(c) })))), 4);
+    el("td", {}, el("button", { type: "button", class: "btn small", text: t("common.edit"), "aria-label": `${t("camp.edit")}: ${c.name}`, onclick: () => edit(c) })))), 4);
   return list;
 }
 

@@ -59,6 +59,13 @@ function init() {
   if (!requireSession(["supervisor"])) return;
   mountHeader("lists");
   $("#upload").addEventListener("submit", upload);
+  $("#u-file").addEventListener("change", () => {
+    const file = $("#u-file").files[0];
+    const name = $("#u-file-name");
+    name.textContent = file ? file.name : t("lists.no_file_chosen");
+    if (!file) name.dataset.i18n = "lists.no_file_chosen";
+    else delete name.dataset.i18n;
+  });
   loadCampaigns();
 }
 
