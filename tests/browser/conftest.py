@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import free_port, missing_service
 from tests.services import _wait_port as wait_port
+from tests.services import free_port, missing_service
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

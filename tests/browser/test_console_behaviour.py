@@ -31,8 +31,10 @@ def metrics(target: float = 0.03, dial: float = 2.4, paused: bool = False) -> di
             "agents_by_state": {"ready": 1, "on_call": 1, "paused": 0},
         }],
         "agents": [
-            {"username": "agente1", "display_name": "Agente Uno", "campaign": "demo", "state": "on_call", "seconds_in_state": 75, "calls": 4, "promises": 2},
-            {"username": "agente2", "display_name": "Agente Dos", "campaign": "demo", "state": "ready", "seconds_in_state": 5, "calls": 3, "promises": 0},
+            {"username": "agente1", "display_name": "Agente Uno", "campaign": "demo", "state": "on_call",
+             "seconds_in_state": 75, "calls": 4, "promises": 2},
+            {"username": "agente2", "display_name": "Agente Dos", "campaign": "demo", "state": "ready",
+             "seconds_in_state": 5, "calls": 3, "promises": 0},
         ],
     }
 

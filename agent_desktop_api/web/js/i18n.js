@@ -39,7 +39,6 @@ const TEXTS = {
     "state.on_call": "En llamada",
     "state.wrap_up": "Cierre de llamada",
     "state.paused": "En pausa",
-    "state.unknown": "—",
     "reason.break": "Descanso",
     "reason.lunch": "Comida",
     "reason.training": "Capacitación",
