@@ -17,9 +17,10 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from recobro.runtime import cli_db
+    from recobro.runtime import cli_db, cli_import
 
     app.add_typer(cli_db.app, name="db")
+    app.add_typer(cli_import.app, name="import")
 
 
 def main() -> None:
