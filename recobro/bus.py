@@ -126,7 +126,7 @@ class RedisBus:
                 await task
             except asyncio.CancelledError:
                 pass
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def close(self) -> None:
         await self._redis.aclose()

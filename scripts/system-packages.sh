@@ -3,7 +3,10 @@
 # CI machine); without root it says which packages are missing and carries on, so that the
 # tests that need them skip saying why.
 set -euo pipefail
-want=(python3-venv postgresql redis-server sip-tester debootstrap espeak-ng sox chromium nodejs npm)
+want=(python3-venv postgresql redis-server sip-tester debootstrap espeak-ng sox chromium)
+# Node.js: some machines carry NodeSource's nodejs, which bundles npm and conflicts with Debian's
+# npm package ("held broken packages"); ask apt for them only when there is no npm at all.
+command -v npm >/dev/null 2>&1 || want+=(nodejs npm)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -66,7 +66,8 @@ _TABLE: dict[tuple[CallState, str], CallState] = {
     (CallState.ANSWERED, "amd_machine"): CallState.MACHINE,
     (CallState.ANSWERED, "bridged"): CallState.CONNECTED,  # AMD off
     (CallState.HUMAN, "bridged"): CallState.CONNECTED,
-    (CallState.MACHINE, "bridged"): CallState.CONNECTED,  # a machine taken for a person by a campaign without AMD hangup
+    # a machine taken for a person by a campaign without AMD hang-up
+    (CallState.MACHINE, "bridged"): CallState.CONNECTED,
 }
 
 _TERMINAL = frozenset({CallState.ENDED})

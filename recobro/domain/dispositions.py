@@ -62,7 +62,9 @@ def validate_disposition(
     if disp.code == DispositionCode.PROMISE_TO_PAY:
         if disp.promise_amount is None or disp.promise_date is None:
             raise ValidationError("a promise to pay needs an amount and a date", field="promise_amount")
-        validate_promise(disp.promise_amount, disp.promise_date, balance=balance, today=today, horizon_days=horizon_days)
+        validate_promise(
+            disp.promise_amount, disp.promise_date, balance=balance, today=today, horizon_days=horizon_days
+        )
     elif disp.promise_amount is not None or disp.promise_date is not None:
         raise ValidationError("promise amount/date only go with promise_to_pay", field="promise_amount")
     if disp.code == DispositionCode.CALLBACK:

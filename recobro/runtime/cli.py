@@ -9,7 +9,10 @@ import typer
 
 app = typer.Typer(
     name="recobro",
-    help="Recobro: marcador predictivo, IVR y ACD para cobranza temprana. / Predictive dialer, IVR and ACD for early collections.",
+    help=(
+        "Recobro: marcador predictivo, IVR y ACD para cobranza temprana. / "
+        "Predictive dialer, IVR and ACD for early collections."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -17,10 +20,11 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from recobro.runtime import cli_db, cli_import
+    from recobro.runtime import cli_db, cli_import, cli_simulate
 
     app.add_typer(cli_db.app, name="db")
     app.add_typer(cli_import.app, name="import")
+    cli_simulate.register(app)
 
 
 def main() -> None:
