@@ -153,14 +153,17 @@ async def load_accounts(
         tick(len(ids))
 
         phones: list[dict[str, Any]] = []
-        insert_accounts = insert(ACCOUNTS).returning(ACCOUNTS.c.id, sort_by_parameter_order=True)
         for chunk in _chunks(new, chunk_size):
             values = [{**_account_values(d, h), "created_at": now, "updated_at": now} for d, h in chunk]
-            result = await conn.execute(insert_accounts, values)
-            for (draft, _), acc_id in zip(chunk, result.scalars().all(), strict=True):
-                ids[draft.account.external_ref] = int(acc_id)
-                phones.extend(_phone_values(int(acc_id), draft, {}))
+            await conn.execute(insert(ACCOUNTS), values)
             tick(len(chunk))
+        # Plain executemany, then the ids by reference: SQLite cannot batch INSERT .. RETURNING
+        # with the rows' order kept, and falls back to one statement per row.
+        new_ids = await _existing(conn, [d.account.external_ref for d, _ in new])
+        for draft, _ in new:
+            acc_id = new_ids[draft.account.external_ref][0]
+            ids[draft.account.external_ref] = acc_id
+            phones.extend(_phone_values(acc_id, draft, {}))
 
         update_accounts = update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("_id"))
         for batch in _chunks(changed, chunk_size):

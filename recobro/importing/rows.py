@@ -21,7 +21,7 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TypeVar
 
-from recobro.compliance.numbers import parse_phone
+from recobro.compliance.numbers import ParsedPhone, parse_phone
 from recobro.domain.accounts import Account, Phone, days_past_due
 from recobro.domain.errors import ValidationError
 from recobro.domain.text import has_control_chars
@@ -47,6 +47,9 @@ _MAX_EXTRA = 1_000
 
 _TEXT_LIMITS = {"external_ref": 100, "debtor_name": 200, "national_id": 40, "segment": 100}
 _SECRET_COLUMNS = frozenset({"national_id"})  # stored, never written back out in clear
+_PHONE_MEMO_LIMIT = 200_000
+
+PhoneParser = Callable[[str, str], ParsedPhone]  # (raw, country) -> parsed; ValidationError if not a number
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +82,15 @@ def _required(value: str) -> str:
     return value
 
 
+def _has_control_chars(value: str) -> bool:
+    # isprintable() is False for every control/format/separator character (and for some
+    # harmless ones such as NBSP): a fast pass for the common clean cell, the exact check after.
+    return not value.isprintable() and has_control_chars(value)
+
+
 def _text(value: str, column: str) -> str | None:
     """Trimmed NFC text, None when empty; refuses control characters and over-long text."""
-    if has_control_chars(value):
+    if _has_control_chars(value):
         raise _CellError(
             "contiene caracteres de control (salto de línea, tabulador…) / "
             "contains control characters (line break, tab…)"
@@ -176,7 +185,7 @@ def _currency(value: str) -> str:
 
 
 def _extra(value: str) -> str:
-    text = "".join(" " if has_control_chars(ch) else ch for ch in value)
+    text = "".join(" " if has_control_chars(ch) else ch for ch in value) if _has_control_chars(value) else value
     text = unicodedata.normalize("NFC", text.strip())
     if len(text) > _MAX_EXTRA:
         raise _CellError(f"más de {_MAX_EXTRA} caracteres / more than {_MAX_EXTRA} characters")
@@ -190,17 +199,20 @@ def _shown(column: str, value: str) -> str:
     return value
 
 
-def validate_record(record: Record, rules: RowRules) -> AccountDraft | list[RowError]:
+def validate_record(
+    record: Record, rules: RowRules, parse: PhoneParser = parse_phone
+) -> AccountDraft | list[RowError]:
     """Check one record; the draft when every cell is acceptable, else every problem found."""
-    return _RowCheck(record, rules).run()
+    return _RowCheck(record, rules, parse).run()
 
 
 class _RowCheck:
     """Collects the errors of one row while converting its cells."""
 
-    def __init__(self, record: Record, rules: RowRules) -> None:
+    def __init__(self, record: Record, rules: RowRules, parse: PhoneParser) -> None:
         self.record = record
         self.rules = rules
+        self.parse = parse
         self.errors: list[RowError] = []
 
     def cell(self, column: str) -> str:
@@ -290,7 +302,7 @@ class _RowCheck:
                     self.fail(column, value, "vacío; la columna es obligatoria / empty; the column is required")
                 continue
             try:
-                parsed = parse_phone(value, country)
+                parsed = self.parse(value, country)
             except ValidationError as exc:
                 self.fail(column, value, f"número inválido en {country} / invalid number in {country}: {exc.message}")
                 continue
@@ -325,9 +337,25 @@ class RowValidator:
     def __init__(self, rules: RowRules) -> None:
         self.rules = rules
         self._first_line: dict[str, int] = {}
+        self._phones: dict[tuple[str, str], ParsedPhone | str] = {}  # the parse, or why it failed
+
+    def _parse_phone(self, raw: str, country: str) -> ParsedPhone:
+        """``parse_phone`` remembered: a debtor with several accounts repeats the same numbers."""
+        key = (raw.strip(), country)
+        known = self._phones.get(key)
+        if known is None:
+            try:
+                known = parse_phone(raw, country)
+            except ValidationError as exc:
+                known = exc.message
+            if len(self._phones) < _PHONE_MEMO_LIMIT:
+                self._phones[key] = known
+        if isinstance(known, str):
+            raise ValidationError(known, value=raw)
+        return known
 
     def check(self, record: Record) -> AccountDraft | list[RowError]:
-        result = validate_record(record, self.rules)
+        result = validate_record(record, self.rules, self._parse_phone)
         raw_ref = record.cells.get("external_ref", "")
         ref = unicodedata.normalize("NFC", raw_ref.strip())
         if not ref:

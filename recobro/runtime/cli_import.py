@@ -74,7 +74,7 @@ def _summary_table(summary: ImportSummary) -> Table:
     p = summary.prepared
     table = Table(title="Importación de cuentas / Accounts import", show_header=False, title_justify="left")
     table.add_column("", style="bold")
-    table.add_column("")
+    table.add_column("", overflow="fold")
     encoding = p.encoding if p.encoding.startswith("utf-8") else f"[yellow]{p.encoding}[/]"
     campaign = summary.campaign + (" (nueva / new)" if summary.campaign_created else "")
     lines: list[tuple[str, Any]] = [

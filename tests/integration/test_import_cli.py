@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import importlib.util
 import json
 import os
 import subprocess
@@ -22,6 +23,8 @@ from recobro.runtime import cli_import
 from recobro.storage.db import make_engine
 from recobro.storage.models import AccountRow, Base, CampaignAccountRow, CampaignRow, PhoneRow
 
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "sample" / "accounts-demo.csv"
 HEADER = ["external_ref", "debtor_name", "phone1", "phone2", "balance", "due_date", "state", "segment", "producto"]
 FIRST = ["María", "José", "Guadalupe", "Juan", "Rosa", "Luis", "Ana", "Carlos", "Lucía", "Jorge"]
 LAST = ["Peña", "Hernández", "García", "Martínez", "López", "González", "Pérez", "Rodríguez", "Sánchez", "Ramírez"]
@@ -281,6 +284,33 @@ def test_registered_in_the_recobro_command(tmp_path: Path, data_dir: Path) -> No
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout.strip().splitlines()[-1])["imported"] == 3
+
+
+def test_sample_file_is_what_its_script_writes_and_imports(tmp_path: Path, data_dir: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_sample_accounts", ROOT / "scripts" / "make_sample_accounts.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert SAMPLE.read_text(encoding="utf-8") == script.generate()
+
+    source = tmp_path / "accounts-demo.csv"
+    source.write_bytes(SAMPLE.read_bytes())
+    code, output, summary = run(str(source), "--campaign", "demo", "--json")
+    assert code == 0, output
+    assert summary is not None
+    assert (summary["imported"], summary["rejected"]) == (300, len(script.BAD_ROWS))
+    assert summary["unverified_phones"] == 0
+    report = read_report(tmp_path / "accounts-demo.rejected.csv")
+    assert [r["column"] for r in report] == [
+        "phone1", "balance", "due_date", "external_ref", "debtor_name", "debtor_name"
+    ]
+    url = sqlite_url(data_dir)
+    names = {r[0] for r in query(url, select(AccountRow.debtor_name))}
+    assert script.FORMULA_NAME in names
+    regions = dict(query(url, select(AccountRow.region, func.count()).group_by(AccountRow.region)))
+    assert set(regions) == {"MX", "US"} and min(regions.values()) >= 50
+    states = {r[0] for r in query(url, select(AccountRow.state).distinct())}
+    assert {"US-TX", "US-AZ", "US-CA", "MX-CMX", "MX-JAL", "MX-NLE", None} <= states
 
 
 @pytest.mark.postgres

@@ -350,6 +350,18 @@ def test_duplicate_of_a_rejected_row_is_rejected_too() -> None:
     assert errors[0].column == "external_ref" and "2" in errors[0].reason
 
 
+def test_validator_remembers_phones_without_changing_results() -> None:
+    validator = RowValidator(MX)
+    first = ok(validator.check(rec(line=2, external_ref="A-1")))
+    second = ok(validator.check(rec(line=3, external_ref="A-2")))
+    assert first.account.phones == second.account.phones
+    us = ok(validator.check(rec(line=4, external_ref="A-3", phone1="5512345678", state="US-TX")))
+    assert us.account.phones[0].e164 == "+15512345678"  # the same digits read in another country
+    for line in (5, 6):
+        err = only_error(validator.check(rec(line=line, external_ref=f"B-{line}", phone1="123")), "phone1")
+        assert err.line == line and "digits" in err.reason
+
+
 # --- content hash ----------------------------------------------------------------------------
 
 
