@@ -169,7 +169,9 @@ class CsvTable:
             self.delimiter = hint.group(1)
             skipped += 1
         lines.seek(0)
-        self._reader = csv.reader(lines, delimiter=self.delimiter)
+        # strict: an unclosed quote is an error at the end of the file instead of a cell that
+        # silently swallowed every row after it; text after a closing quote is an error too.
+        self._reader = csv.reader(lines, delimiter=self.delimiter, strict=True)
         header: list[str] = []
         while not any(c.strip() for c in header):
             try:
@@ -227,7 +229,7 @@ class CsvTable:
             except csv.Error as exc:
                 line = previous_end + 1
                 previous_end = self._reader.line_num
-                yield Record(line, previous_end, {}, problem=str(exc))
+                yield Record(line, previous_end, {}, problem=_explain(str(exc)))
                 continue
             line, previous_end = previous_end + 1, self._reader.line_num
             if not any(v.strip() for v in values):
@@ -235,6 +237,20 @@ class CsvTable:
             cells = {col: values[i] if i < len(values) else "" for i, col in enumerate(self.columns) if col}
             overflow = tuple(values[width:]) if len(values) > width and any(v.strip() for v in values[width:]) else ()
             yield Record(line, previous_end, cells, overflow)
+
+
+def _explain(error: str) -> str:
+    """The csv module's complaint about a row, in words a creditor can act on."""
+    if "unexpected end of data" in error:
+        return (
+            "comilla sin cerrar: el resto del archivo quedó dentro de una celda / "
+            "unclosed quote: the rest of the file fell inside one cell"
+        )
+    if "expected after" in error:
+        return "texto después de una comilla de cierre / text after a closing quote"
+    if "field larger than field limit" in error:
+        return f"celda demasiado larga / cell too long ({error})"
+    return error
 
 
 def read_csv(data: bytes) -> CsvTable:

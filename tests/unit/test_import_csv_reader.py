@@ -168,3 +168,25 @@ def test_short_rows_padded_and_long_rows_flagged() -> None:
     assert short.cells["balance"] == "" and short.overflow == ()
     assert long_.overflow == ("2026-01-01",)
     assert trailing.overflow == ()
+
+
+def test_unclosed_quote_is_a_row_problem_not_a_swallowed_file() -> None:
+    data = f'{HEADER}\nA-1,Ana,1,1,2026-01-01\nA-2,"Eva,1,1,2026-01-01\nA-3,Flor,1,1,2026-01-01\n'
+    first, broken = read_csv(data.encode()).records()
+    assert first.problem is None
+    assert (broken.line, broken.end_line) == (3, 4)
+    assert broken.problem is not None and "unclosed quote" in broken.problem
+
+
+def test_text_after_closing_quote_rejects_that_row_only() -> None:
+    data = f'{HEADER}\nA-1,"Ana" Ruiz,1,1,2026-01-01\nA-2,Juan "El" Pérez,1,1,2026-01-01\n'
+    broken, fine = read_csv(data.encode()).records()
+    assert broken.line == 2 and broken.problem is not None and "closing quote" in broken.problem
+    assert fine.line == 3 and fine.cells["debtor_name"] == 'Juan "El" Pérez'
+
+
+def test_oversized_cell_rejects_that_row_only() -> None:
+    data = f'{HEADER}\nA-1,"{"x" * 200_000}",1,1,2026-01-01\nA-2,Eva,1,1,2026-01-01\n'
+    broken, fine = read_csv(data.encode()).records()
+    assert broken.problem is not None and "too long" in broken.problem
+    assert (fine.line, fine.cells["external_ref"]) == (3, "A-2")
