@@ -1,0 +1,1 @@
+"""One TelephonyPort test suite, run against every adapter."""
