@@ -146,6 +146,7 @@ class CampaignRow(Base):
     company_name: Mapped[str] = mapped_column(String(100), default="Recobro")
     callback_number: Mapped[str] = mapped_column(String(16), default="+525555555555")
     script: Mapped[str] = mapped_column(Text, default="")
+    abandon_message: Mapped[str] = mapped_column(Text, default="", server_default="")  # migration 0002
     routing_rule: Mapped[str] = mapped_column(String(30), default="skill_then_idle")
     overflow: Mapped[list[Any]] = mapped_column(JSON, default=list)
     paused: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,0 +1,1 @@
+"""Repositories: the SQL behind the subsystems' ports (calls, campaigns, agents, dispositions)."""
