@@ -36,6 +36,9 @@ class OracleStrategy:
     def observe(self, seen: Observation) -> None:
         return None
 
+    def machines_to_agents(self) -> bool:
+        return False
+
     def launches(self, floor: FloorSnapshot) -> int:
         free = self.view.agent_free_times()
         if not free:

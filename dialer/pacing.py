@@ -43,6 +43,9 @@ class PacingStrategy(Protocol):
     def observe(self, seen: Observation) -> None:
         """Learn from what happened to a call or an agent."""
 
+    def machines_to_agents(self) -> bool:
+        """Whether calls AMD calls machines go to an agent anyway instead of being hung up on."""
+
 
 @dataclass
 class RatioStrategy:
@@ -61,6 +64,9 @@ class RatioStrategy:
 
     def observe(self, seen: Observation) -> None:
         return None
+
+    def machines_to_agents(self) -> bool:
+        return False
 
 
 def progressive(ratio: float = 1.0) -> RatioStrategy:
@@ -83,27 +89,52 @@ class AbandonBudget:
 
     ``amd_false_positive`` is the share of people AMD takes for machines (measured by sampling
     recordings in production; given by the scenario in simulation): those are abandoned whatever
-    the pacing does, so they come off the target first.
+    the pacing does, so they come off the target first. When they would take more than
+    ``amd_share_limit`` of the target (a strict target, or a poor AMD), the engine stops hanging
+    up on AMD's machines and sends them to agents, who spend a few seconds on each machine but
+    never abandon a person AMD misjudged.
     """
 
     target: float = 0.03
     amd_false_positive: float = 0.0
+    amd_share_limit: float = 0.5
     margin: float = 0.8  # aim pacing at this share of what is left, so the run ends under target
-    step: float = 0.08
-    slow_at: float = 0.92  # share of the target at which the run's own rate halves the threshold
-    stop_at: float = 1.0  # ... and at which pacing falls back to progressive
+    step: float = 0.15
+    slow_at: float = 0.85  # share of the target at which the run's own rate halves the threshold
+    stop_at: float = 0.95  # ... and at which pacing falls back to progressive
     threshold: float = 0.0
     abandoned: int = 0  # people the pacing could not connect
     connected: int = 0
 
+    start_share: float = 0.33  # the first threshold, as a share of the goal: start cautious
+
     def __post_init__(self) -> None:
-        self.threshold = max(self.goal, 1e-4)
+        self.threshold = max(self.goal * self.start_share, 1e-4)
+
+    @property
+    def amd_hangups(self) -> bool:
+        """Whether hanging up on AMD's machines fits in the budget."""
+        return self.amd_false_positive <= self.amd_share_limit * self.target
+
+    @property
+    def fp(self) -> float:
+        """The share of live answers AMD abandons under the current routing."""
+        return self.amd_false_positive if self.amd_hangups else 0.0
+
+    def set_target(self, target: float) -> None:
+        """A supervisor's live change: the next decision uses the new budget."""
+        old_goal = self.goal
+        self.target = target
+        if old_goal > 0 and self.goal > 0:
+            self.threshold = min(max(self.threshold * self.goal / old_goal, 1e-5), 0.5)
+        else:
+            self.threshold = max(self.goal * self.start_share, 1e-5)
 
     @property
     def goal(self) -> float:
         """Pacing abandons per detected person to aim at."""
-        live_share = 1.0 - self.amd_false_positive
-        left = self.target - self.amd_false_positive
+        live_share = 1.0 - self.fp
+        left = self.target - self.fp
         return max(left * self.margin / max(live_share, 1e-9), 0.0)
 
     def rate(self, extra: int = 0) -> float:
@@ -112,8 +143,8 @@ class AbandonBudget:
         people = self.abandoned + self.connected
         if people == 0:
             return 1.0 if extra else 0.0
-        live = people / (1.0 - self.amd_false_positive)
-        return (self.abandoned + extra + live * self.amd_false_positive) / live
+        live = people / (1.0 - self.fp)
+        return (self.abandoned + extra + live * self.fp) / live
 
     def record(self, abandoned: bool) -> None:
         goal = self.goal
@@ -151,6 +182,12 @@ class PredictiveStrategy:
     max_batch: int = 400
     name: str = "predictive"
 
+    def machines_to_agents(self) -> bool:
+        return not self.budget.amd_hangups
+
+    def set_target(self, target: float) -> None:
+        self.budget.set_target(target)
+
     def observe(self, seen: Observation) -> None:
         if seen.kind is Seen.CONNECTED:
             self.budget.record(abandoned=False)
@@ -187,7 +224,9 @@ class PredictiveStrategy:
         predictive = int(np.searchsorted(risk, threshold, side="right"))  # risk rises with k
         trust = min(1.0, (self.budget.abandoned + self.budget.connected) / max(self.warmup_people, 1))
         wanted = round(base + (predictive - base) * trust) if predictive > base else predictive
-        return int(max(0, min(wanted, cap)))
+        # Progressive launches can never abandon (an agent is ready for every call in flight),
+        # whatever the normal approximation says about a handful of calls.
+        return int(max(0, min(max(wanted, base), cap)))
 
     def _supply(self, floor: FloorSnapshot) -> tuple[Vector, Vector]:
         est, now = self.estimates, floor.now

@@ -52,6 +52,10 @@ class _Late:
         assert self.inner is not None
         self.inner.observe(seen)
 
+    def machines_to_agents(self) -> bool:
+        assert self.inner is not None
+        return self.inner.machines_to_agents()
+
 
 def simulate(
     scenario: Scenario, strategy: str, *, ratio: float | None = None, target: float | None = None

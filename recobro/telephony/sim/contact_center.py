@@ -27,6 +27,8 @@ class Pacer(Protocol):
 
     def observe(self, seen: Observation) -> None: ...
 
+    def machines_to_agents(self) -> bool: ...
+
 
 #: Picks the agent for a person from the ready agents (id -> ready since).
 AgentChooser = Callable[[Mapping[int, float]], int]
@@ -281,6 +283,8 @@ class ContactCenter:
         assert isinstance(cid, int)
         self._analysing.pop(cid, None)
         call = self._calls[cid]
+        if not call.needs and call.fate.answer in (Answer.HUMAN, Answer.MACHINE) and self.pacer.machines_to_agents():
+            call.needs = True  # the dialer does not hang up on AMD's machines: an agent takes them
         self._see(Seen.NEEDS_AGENT if call.needs else Seen.NO_AGENT_NEEDED, call.fate.analysis)
         if not call.needs:
             self._calls.pop(cid)
