@@ -156,6 +156,7 @@ class _Live:
     agent_id: int | None = None
     route: asyncio.Task[None] | None = None
     abandoning: bool = False
+    hung_up: bool = False
 
 
 @dataclass(slots=True)
@@ -310,7 +311,7 @@ class CampaignEngine:
             else:
                 self.counts.machines += 1
                 self._see(Seen.NO_AGENT_NEEDED, after.amd_at, after.amd_at, after.answered_at)
-                await self._hangup(after.id, "machine")
+                await self._hangup_once(live, "machine")
         elif isinstance(event, CallBridged):
             self.counts.connects += 1
             self._see(Seen.CONNECTED, after.connected_at, after.connected_at, after.amd_at or after.answered_at)
@@ -392,12 +393,24 @@ class CampaignEngine:
             await self._clock.sleep(self.tick_seconds)
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop dialing, hang up every live call, wait up to ``grace`` for their ends, close the rest."""
+        """Stop dialing and end every call, sparing the people already on the line where possible.
+
+        Calls not yet answered are hung up at once (nobody is on the line). People answering
+        or waiting get up to ``grace`` seconds to reach an agent by the usual rules (or to hear
+        the abandon message) before everything still up is hung up; what the PBX never reports
+        ended within another ``grace`` is closed here, so no call row is left open.
+        """
         self._stopping = True
+        for live in list(self._live.values()):
+            if live.call.state in _UNANSWERED:
+                await self._hangup_once(live, "shutdown")
+        deadline = self._clock.now() + grace
+        while self._clock.now() < deadline and any(self._is_person_pending(lv) for lv in self._live.values()):
+            await self._clock.sleep(min(0.05, grace))
         for live in list(self._live.values()):
             if live.route is not None:
                 live.route.cancel()
-            await self._hangup(live.call.id, "shutdown")
+            await self._hangup_once(live, "shutdown")
         deadline = self._clock.now() + grace
         while self._live and self._clock.now() < deadline:
             await self._clock.sleep(min(0.05, grace))
@@ -496,6 +509,17 @@ class CampaignEngine:
         else:
             self._numbers.finished(live.pick, None)
         self._save(live)
+
+    @staticmethod
+    def _is_person_pending(live: _Live) -> bool:
+        """Answered (AMD listening) or a person not yet with an agent nor hearing the message."""
+        state = live.call.state
+        return state == CallState.ANSWERED or (state == CallState.HUMAN and not live.abandoning)
+
+    async def _hangup_once(self, live: _Live, reason: str) -> None:
+        if not live.hung_up:
+            live.hung_up = True
+            await self._hangup(live.call.id, reason)
 
     def _is_waiting(self, live: _Live) -> bool:
         call = live.call

@@ -177,7 +177,7 @@ class Platform:
         if self._stopped:
             return
         self._stopped = True
-        await self.engine.stop(grace=3.0)
+        await self.engine.stop(grace=5.0)
         await self.agents.stop()
         await self.acd.close()
         if self._server is not None and self._server_task is not None:

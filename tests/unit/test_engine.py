@@ -333,3 +333,28 @@ async def test_a_campaign_without_an_id_is_refused(sessions: async_sessionmaker[
             calls=CallRepository(sessions), changes=CampaignRepository(sessions), clock=clock,
         )
 
+
+
+async def test_stop_hangs_up_ringing_calls_at_once_but_lets_an_answered_person_reach_an_agent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = SimClock(speed=20.0, wall_start=NOON_CDMX)
+    engine, port = make_engine_under_test(sessions, clock, FakeDesk(clock, ready=2, agent=7))
+    assert await engine.tick() == 2
+    ringing, answered = (r.call_id for r in port.originated)
+    for event in (CallDialing(ringing, clock.now()), CallDialing(answered, clock.now()),
+                  CallAnswered(answered, clock.now())):
+        await engine.handle(event)
+    stopping = asyncio.create_task(engine.stop(grace=5.0))
+    await asyncio.sleep(0.01)
+    assert port.hangups == [(ringing, "shutdown")]  # nobody on that line: hung up at once
+    await engine.handle(CallEnded(ringing, clock.now(), cause=HangupCause.CANCELLED))
+    await engine.handle(CallAmd(answered, clock.now(), verdict=AmdVerdict.HUMAN))
+    await asyncio.sleep(0.01)  # the desk names agent 7
+    await engine.handle(CallBridged(answered, clock.now(), agent="agent-ana"))
+    await asyncio.sleep(0.02)
+    assert port.hangups[-1] == (answered, "shutdown") and port.played == []
+    await engine.handle(CallEnded(answered, clock.now(), cause=HangupCause.NORMAL))
+    await stopping
+    outcomes = {c.id: c.outcome for c in await rows(sessions, CallRow)}
+    assert outcomes == {ringing: "no_answer", answered: "connected"}
