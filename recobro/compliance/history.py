@@ -44,13 +44,14 @@ class History:
     __slots__ = ("_by_account", "_by_number")
 
     def __init__(self, attempts: Iterable[Attempt]) -> None:
+        # One sort of the whole history leaves every group in time order as it is filled.
         by_account: dict[str, list[Attempt]] = {}
         by_number: dict[str, list[Attempt]] = {}
-        for a in attempts:
+        for a in sorted(attempts, key=_at):
             by_account.setdefault(a.account_ref, []).append(a)
             by_number.setdefault(a.number, []).append(a)
-        self._by_account = {k: tuple(sorted(v, key=_at)) for k, v in by_account.items()}
-        self._by_number = {k: tuple(sorted(v, key=_at)) for k, v in by_number.items()}
+        self._by_account = by_account
+        self._by_number = by_number
 
     def for_account(self, account_ref: str) -> Sequence[Attempt]:
         return self._by_account.get(account_ref, _EMPTY)

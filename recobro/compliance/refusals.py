@@ -33,7 +33,9 @@ class Rule(enum.StrEnum):
     IN_FLIGHT = "hopper.in_flight"
     ACCOUNT_IN_FLIGHT = "hopper.account_in_flight"
     NO_PHONE = "hopper.no_phone"
+    BAD_NUMBER = "hopper.bad_number"
     CALLBACK_ACCOUNT_MISSING = "hopper.callback_account_missing"
+    CALLBACK_PENDING = "hopper.callback_pending"
 
 
 @dataclass(frozen=True, slots=True)

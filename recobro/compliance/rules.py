@@ -12,7 +12,8 @@ do-not-call lists and every other cap still apply.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from recobro.compliance import frequency
@@ -29,12 +30,33 @@ _NO_STRINGS: frozenset[str] = frozenset()
 _MAX_STEPS = 64
 
 
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a number rings, as the rules see it: the same for every number of one kind."""
+
+    jurisdictions: tuple[Jurisdiction, ...]
+    zones: tuple[str, ...]
+    refusal: Refusal | None  # unknown jurisdiction or zone, or a closed window
+    final: bool  # the refusal leaves nothing else to check
+
+
 class DialChecker:
-    """The rules for one campaign, one history and one moment; reusable for many numbers."""
+    """The rules for one campaign, one history and one moment; reusable for many numbers.
+
+    Where a number rings (its jurisdictions, zones and whether the window is open there)
+    depends only on the account's country and state, the number's calling code and its zones,
+    so it is computed once per such combination and batch.
+    """
 
     __slots__ = (
-        "_agent_ready_now", "_calendar", "_campaign", "_dnc_accounts", "_dnc_numbers", "_history", "_now",
-        "_windows", "_zones",
+        "_agent_ready_now",
+        "_calendar",
+        "_campaign",
+        "_dnc_accounts",
+        "_dnc_numbers",
+        "_history",
+        "_now",
+        "_places",
     )
 
     def __init__(
@@ -57,8 +79,7 @@ class DialChecker:
         self._dnc_numbers = dnc_numbers
         self._dnc_accounts = dnc_accounts
         self._calendar = calendar if calendar is not None else HolidayCalendar()
-        self._zones: dict[tuple[tuple[str, ...], str | None, str], tuple[str, ...]] = {}
-        self._windows: dict[tuple[tuple[str, ...], tuple[str, ...]], Refusal | None] = {}
+        self._places: dict[tuple[str, str | None, str, tuple[str, ...]], _Place] = {}
 
     @property
     def now(self) -> datetime:
@@ -66,94 +87,104 @@ class DialChecker:
 
     def check(self, account: Account, phone: Phone, *, consent_at: datetime | None = None) -> Refusal | None:
         """The first rule that refuses this number now, or None when it may be dialed."""
-        return next(self.refusals(account, phone, consent_at=consent_at), None)
+        found = self._collect(account, phone, consent_at, first=True)
+        return found[0] if found else None
 
-    def refusals(self, account: Account, phone: Phone, *, consent_at: datetime | None = None) -> Iterator[Refusal]:
-        """Every rule that refuses this number now, most lasting first (lazily)."""
+    def refusals(self, account: Account, phone: Phone, *, consent_at: datetime | None = None) -> list[Refusal]:
+        """Every rule that refuses this number now, most lasting first."""
+        return self._collect(account, phone, consent_at, first=False)
+
+    def _collect(self, account: Account, phone: Phone, consent_at: datetime | None, *, first: bool) -> list[Refusal]:
+        out: list[Refusal] = []
         if account.do_not_call or account.external_ref in self._dnc_accounts:
-            yield refuse(
-                Rule.DNC_ACCOUNT,
-                "la cuenta está en la lista de no llamar",
-                "the account is on the do-not-call list",
-            )
+            out.append(_DNC_ACCOUNT)
+            if first:
+                return out
         if phone.do_not_call or phone.e164 in self._dnc_numbers:
-            yield refuse(
-                Rule.DNC_NUMBER,
-                f"el número {phone.e164} está en la lista de no llamar",
-                f"the number {phone.e164} is on the do-not-call list",
+            out.append(
+                refuse(
+                    Rule.DNC_NUMBER,
+                    f"el número {phone.e164} está en la lista de no llamar",
+                    f"the number {phone.e164} is on the do-not-call list",
+                )
             )
+            if first:
+                return out
+        # E.164 country codes have at most 3 digits: "+" and 3 characters decide the code.
+        key = (account.region, account.state, phone.e164[:4], phone.time_zones)
+        place = self._places.get(key)
+        if place is None:
+            place = self._places[key] = self._locate(account, phone)
+        if place.refusal is not None:
+            out.append(place.refusal)
+            if first or place.final:
+                return out
+        by_number = self._history.for_number(phone.e164)
+        by_account = self._history.for_account(account.external_ref)
+        if not by_number and not by_account:
+            return out  # nothing dialed yet: no cap, quiet period nor delay can refuse
+        for refusal in self._frequency(by_number, by_account, place, consent_at):
+            if refusal is not None:
+                out.append(refusal)
+                if first:
+                    return out
+        return out
+
+    def _frequency(
+        self,
+        by_number: Sequence[Attempt],
+        by_account: Sequence[Attempt],
+        place: _Place,
+        consent_at: datetime | None,
+    ) -> Iterator[Refusal | None]:
+        """The frequency rules in order, each evaluated only when the caller asks for it."""
+        now = self._now
+        retry = self._campaign.retry
+        zones = place.zones
+        jurisdictions = place.jurisdictions
+        yield frequency.max_attempts(by_number, retry)
+        yield frequency.per_number_day(by_number, zones, now, retry)
+        if not frequency.consent_exempts(consent_at, now):
+            quiet = max(j.quiet_days_after_conversation for j in jurisdictions)
+            yield frequency.after_conversation(by_account, now, quiet)
+            cap = min(j.max_attempts_per_7_days for j in jurisdictions)
+            yield frequency.seven_in_seven(by_account, now, cap)
+        for j in jurisdictions:
+            if j.max_contacts_per_day is not None:
+                yield frequency.contacts_per_day(by_account, zones, now, j.max_contacts_per_day, j.contacts_rule)
+        yield frequency.abandoned_72h(by_number, now, self._agent_ready_now)
+        yield frequency.retry_delay(by_number, now, retry)
+
+    def _locate(self, account: Account, phone: Phone) -> _Place:
         jurisdictions = jurisdictions_for(account.country, phone.e164)
         if jurisdictions is None:
-            yield refuse(
+            unknown = refuse(
                 Rule.JURISDICTION_UNKNOWN,
                 f"no hay reglas de cobranza para el país {account.country}",
                 f"no collection rules are known for country {account.country}",
             )
-            return
-        zones = self._zones_of(account, phone, jurisdictions)
-        if not zones:
-            yield refuse(
-                Rule.ZONE_UNKNOWN,
-                f"no se sabe la zona horaria de {phone.e164} (sin zona del número ni estado de la cuenta)",
-                f"the time zone of {phone.e164} is unknown (no zone from the number, no state on the account)",
-            )
-            return
-        closed = self._window(zones, jurisdictions)
-        if closed is not None:
-            yield closed
-        yield from self._frequency_refusals(account, phone, zones, jurisdictions, consent_at)
-
-    def _frequency_refusals(
-        self,
-        account: Account,
-        phone: Phone,
-        zones: tuple[str, ...],
-        jurisdictions: tuple[Jurisdiction, ...],
-        consent_at: datetime | None,
-    ) -> Iterator[Refusal]:
-        now = self._now
-        retry = self._campaign.retry
-        number_attempts = self._history.for_number(phone.e164)
-        account_attempts = self._history.for_account(account.external_ref)
-        found: list[Refusal | None] = [
-            frequency.max_attempts(number_attempts, retry),
-            frequency.per_number_day(number_attempts, zones, now, retry),
-        ]
-        if not frequency.consent_exempts(consent_at, now):
-            quiet = max(j.quiet_days_after_conversation for j in jurisdictions)
-            cap = min(j.max_attempts_per_7_days for j in jurisdictions)
-            found.append(frequency.after_conversation(account_attempts, now, quiet))
-            found.append(frequency.seven_in_seven(account_attempts, now, cap))
-        for j in jurisdictions:
-            if j.max_contacts_per_day is not None:
-                found.append(
-                    frequency.contacts_per_day(account_attempts, zones, now, j.max_contacts_per_day, j.contacts_rule)
-                )
-        found.append(frequency.abandoned_72h(number_attempts, now, self._agent_ready_now))
-        found.append(frequency.retry_delay(number_attempts, now, retry))
-        for refusal in found:
-            if refusal is not None:
-                yield refusal
-
-    def _zones_of(self, account: Account, phone: Phone, jurisdictions: tuple[Jurisdiction, ...]) -> tuple[str, ...]:
+            return _Place((), (), unknown, final=True)
         # The number's own country decides which state may place it: an account's Mexican
         # state says nothing about where its US number rings.
         country = jurisdictions[-1].country
         state = account.state if account.state and account.state.upper().startswith(country + "-") else None
-        key = (phone.time_zones, state, country)
-        found = self._zones.get(key)
-        if found is None:
-            found = zones_for(phone.time_zones, state, country)
-            self._zones[key] = found
-        return found
+        zones = zones_for(phone.time_zones, state, country)
+        if not zones:
+            unplaced = refuse(
+                Rule.ZONE_UNKNOWN,
+                "no se sabe la zona horaria del número (sin zona del número ni estado de la cuenta)",
+                "the number's time zone is unknown (no zone from the number, no state on the account)",
+            )
+            return _Place(jurisdictions, (), unplaced, final=True)
+        closed = window_refusal(zones, self._now, jurisdictions, self._campaign.window, self._calendar)
+        return _Place(jurisdictions, zones, closed, final=False)
 
-    def _window(self, zones: tuple[str, ...], jurisdictions: tuple[Jurisdiction, ...]) -> Refusal | None:
-        key = (zones, tuple(j.country for j in jurisdictions))
-        if key in self._windows:
-            return self._windows[key]
-        found = window_refusal(zones, self._now, jurisdictions, self._campaign.window, self._calendar)
-        self._windows[key] = found
-        return found
+
+_DNC_ACCOUNT = refuse(
+    Rule.DNC_ACCOUNT,
+    "la cuenta está en la lista de no llamar",
+    "the account is on the do-not-call list",
+)
 
 
 def check_dial(
@@ -191,7 +222,7 @@ def all_refusals(
     checker = DialChecker(
         campaign, history, now, agent_ready_now=agent_ready_now, dnc_numbers=dnc_numbers, dnc_accounts=dnc_accounts
     )
-    return list(checker.refusals(account, phone, consent_at=consent_at))
+    return checker.refusals(account, phone, consent_at=consent_at)
 
 
 def next_allowed_at(
@@ -219,7 +250,7 @@ def next_allowed_at(
             campaign, index, t, agent_ready_now=agent_ready_now, dnc_numbers=dnc_numbers,
             dnc_accounts=dnc_accounts, calendar=calendar,
         )
-        found = list(checker.refusals(account, phone))
+        found = checker.refusals(account, phone)
         if not found:
             return t
         untils = [r.until for r in found]
