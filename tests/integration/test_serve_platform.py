@@ -73,13 +73,21 @@ async def test_the_wired_platform_dispositions_calls_with_consistent_rows(tmp_pa
         settings, ServeOptions(campaign="demo", sim_agents=5, speed=40.0, wall_start=NOON_CDMX)
     )
     assert platform.accounts > 200 and platform.simulated_wall
-    await platform.start()
-    start = platform.clock.now()
+    published: list[tuple[str, dict[str, Any]]] = []
+    async with platform.bus.subscribe("campaign.*") as sub:
+        await platform.start()
+        start = platform.clock.now()
+        try:
+            for _ in range(80):  # at most 8 real seconds (320 s of campaign time)
+                await asyncio.sleep(0.1)
+                if platform.acd.dispositions >= 5 and platform.clock.now() - start > 60:
+                    break
+        except BaseException:
+            await platform.stop()
+            raise
+        while not sub.queue.empty():
+            published.append(sub.queue.get_nowait())
     try:
-        for _ in range(80):  # at most 8 real seconds (320 s of campaign time)
-            await asyncio.sleep(0.1)
-            if platform.acd.dispositions >= 5 and platform.clock.now() - start > 60:
-                break
         transport = httpx2.ASGITransport(app=platform.app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
             listed = (await client.get("/api/campaigns")).json()["campaigns"]
@@ -87,6 +95,9 @@ async def test_the_wired_platform_dispositions_calls_with_consistent_rows(tmp_pa
     finally:
         await platform.stop()
     status = platform.status()
+    # One metrics message a real second (every 40 s of campaign time at 40x) on the bus.
+    assert len(published) >= 2 and {t for t, _ in published} == {f"campaign.{platform.engine.id}.metrics"}
+    assert published[-1][1]["dials"] > 0 and "abandon_rate_run" in published[-1][1]
     assert status["dials"] > 0 and status["connects"] > 0
 
     (demo,) = [c for c in listed if c["name"] == "demo"]
