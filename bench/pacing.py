@@ -34,9 +34,9 @@ KEYS = (
 
 
 def best_ratio(scenario: Scenario, target: float | None) -> dict[str, object]:
-    """Highest fixed ratio under target: bisection between progressive (1.0) and 8.0."""
+    """Highest fixed ratio under target: bisection between progressive (1.0) and 30."""
     limit = scenario.target_abandon if target is None else target
-    low, high = 1.0, 8.0
+    low, high = 1.0, 30.0
     best = simulate(scenario, "ratio", ratio=low, target=target)
     if best["abandon_rate"] > limit:
         return best

@@ -15,7 +15,9 @@ than wild.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
@@ -91,6 +93,34 @@ def _survival_table(samples: Table, ages: Table, horizons: Table, extra: Table) 
     last = int(np.nonzero(valid)[0][-1])
     table[last + 1 :] = table[last]
     return table
+
+
+class _Stack:
+    """Several age tables stacked, so that summing chances over every agent (or every call),
+    whatever table each one reads, is one indexing and one sum."""
+
+    def __init__(self, tables: list[tuple[Table, float]]) -> None:
+        self.chance: Table = np.vstack([t for t, _ in tables])
+        self.variance: Table = self.chance * (1.0 - self.chance)
+        sizes = [len(t) for t, _ in tables]
+        self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.last_rows = np.array(sizes, dtype=np.int64) - 1
+        self.inverse_steps = np.array([1.0 / step for _, step in tables])
+
+    def sums(self, now: float, groups: tuple[Sequence[float], ...]) -> tuple[Table, Table]:
+        """Sum of chances and of variances over everyone in ``groups`` (start times, one group per table)."""
+        counts = [len(group) for group in groups]
+        total = sum(counts)
+        if total == 0:
+            zero = np.zeros(self.chance.shape[1])
+            return zero, zero.copy()
+        starts = np.fromiter(chain.from_iterable(groups), dtype=float, count=total)
+        scaled = (now - starts) * np.repeat(self.inverse_steps, counts)
+        rows = np.minimum(scaled.astype(np.int64), np.repeat(self.last_rows, counts))
+        index = np.maximum(rows, 0) + np.repeat(self.offsets, counts)
+        chance: Table = self.chance[index].sum(axis=0)
+        variance: Table = self.variance[index].sum(axis=0)
+        return chance, variance
 
 
 @dataclass
@@ -204,12 +234,11 @@ class CallEstimates:
         mach_ages = np.arange(0.0, float(machine.max()) + 4 * AMD_STEP, AMD_STEP)
         self.on_machine = _survival_table(machine, mach_ages, h + c, np.zeros(1))
         # Where a new call's person arrives: the distribution over the horizon bins.
-        reach = self.ringing[0]
-        self.new_call_need = reach
+        self.new_call_need = self.ringing[0]
         self._dirty = False
+        self.restack()
 
-    @staticmethod
-    def lookup(table: Table, ages: Table, step: float) -> Table:
-        """Rows of ``table`` for each age (clipped to the last row)."""
-        idx = np.minimum((ages / step).astype(np.int64), len(table) - 1)
-        return table[np.maximum(idx, 0)]
+    def restack(self) -> None:
+        """Stack the age tables for the per-tick sums (after a rebuild, or a test's own tables)."""
+        self.supply = _Stack([(self.talking, WORK_STEP), (self.wrapping, AMD_STEP), (self.on_machine, AMD_STEP)])
+        self.demand = _Stack([(self.ringing, RING_STEP), (self.analysing, AMD_STEP)])

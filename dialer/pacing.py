@@ -28,7 +28,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dialer.estimates import AMD_STEP, HORIZONS, RING_STEP, WORK_STEP, CallEstimates, Priors
+from dialer.estimates import CallEstimates, Priors
 from recobro.domain.floor import FloorSnapshot, Observation, Seen
 
 Vector = npt.NDArray[np.float64]
@@ -229,35 +229,15 @@ class PredictiveStrategy:
         return int(max(0, min(max(wanted, base), cap)))
 
     def _supply(self, floor: FloorSnapshot) -> tuple[Vector, Vector]:
-        est, now = self.estimates, floor.now
-        mean = np.full(len(HORIZONS), float(floor.ready))
-        var = np.zeros(len(HORIZONS))
-        for started, table, step in (
-            (floor.talk_started, est.talking, WORK_STEP),
-            (floor.wrap_started, est.wrapping, AMD_STEP),
-            (floor.machine_started, est.on_machine, AMD_STEP),
-        ):
-            if len(started):
-                ages = now - np.asarray(started, dtype=float)
-                rows = CallEstimates.lookup(table, ages, step)
-                mean += rows.sum(axis=0)
-                var += (rows * (1.0 - rows)).sum(axis=0)
-        return mean, var
+        """Agents free by each horizon (+ connect_within): ready now, or done with their work."""
+        groups = (floor.talk_started, floor.wrap_started, floor.machine_started)
+        mean, var = self.estimates.supply.sums(floor.now, groups)
+        return mean + float(floor.ready), var
 
     def _demand(self, floor: FloorSnapshot) -> tuple[Vector, Vector]:
-        est, now = self.estimates, floor.now
-        mean = np.full(len(HORIZONS), float(floor.waiting))
-        var = np.zeros(len(HORIZONS))
-        for started, table, step in (
-            (floor.ringing_since, est.ringing, RING_STEP),
-            (floor.analysing_since, est.analysing, AMD_STEP),
-        ):
-            if len(started):
-                ages = now - np.asarray(started, dtype=float)
-                rows = CallEstimates.lookup(table, ages, step)
-                mean += rows.sum(axis=0)
-                var += (rows * (1.0 - rows)).sum(axis=0)
-        return mean, var
+        """People needing an agent by each horizon, from the calls already in flight."""
+        mean, var = self.estimates.demand.sums(floor.now, (floor.ringing_since, floor.analysing_since))
+        return mean + float(floor.waiting), var
 
 
 def predictive(

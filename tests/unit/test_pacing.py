@@ -76,6 +76,7 @@ def _trusting(threshold: float) -> PredictiveStrategy:
     need[4:] = 0.5
     est.new_call_need = need
     est.ringing = np.tile(need, (3, 1))
+    est.restack()
     return strategy
 
 
