@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from recobro.domain.campaigns import RetryOutcome
+from recobro.domain.errors import ValidationError
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,12 @@ class Attempt:
     at: datetime
     outcome: RetryOutcome | None = None
     conversation: bool = False
+
+    def __post_init__(self) -> None:
+        # A naive time cannot be placed in the debtor's day; refuse it here, where it is made,
+        # rather than as a TypeError deep inside a batch.
+        if self.at.tzinfo is None or self.at.utcoffset() is None:
+            raise ValidationError("attempt time must carry a time zone", field="at", value=self.at)
 
     @property
     def reached_line(self) -> bool:

@@ -250,6 +250,11 @@ def test_naive_now_is_refused() -> None:
         check_dial(acct(), ph(), WIDE, [], datetime(2025, 7, 8, 12, 0))
 
 
+def test_naive_attempt_time_is_refused() -> None:
+    with pytest.raises(ValidationError, match="time zone"):
+        Attempt(NUMBER, "A1", datetime(2025, 7, 8, 12, 0), RetryOutcome.BUSY)
+
+
 def test_checker_reuse_gives_the_same_answers() -> None:
     history = [att(1 * H, RetryOutcome.NO_ANSWER, number=OTHERS[1]), *spread(3, 3 * D, D)]
     checker = DialChecker(WIDE, history, NOW)
