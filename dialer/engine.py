@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialer.pacing import PacingStrategy, PredictiveStrategy, predictive, progressive
+from dialer.campaign_settings import abandon_text, as_text, changed_campaign, strategy_for
+from dialer.pacing import PacingStrategy, PredictiveStrategy
 from dialer.ports import AgentDesk, CallLog, CampaignLog, NumberSource, PersonOffer
 from dialer.selection import Pick
 from recobro.bus import Bus
 from recobro.compliance.history import Attempt
 from recobro.domain.calls import Call, CallState, Outcome, advance
-from recobro.domain.campaigns import Campaign, CampaignMode, RetryOutcome, validate_pacing_limits
+from recobro.domain.campaigns import Campaign, CampaignMode, RetryOutcome
 from recobro.domain.errors import DomainError, InvalidTransition, ValidationError
 from recobro.domain.events import (
     CallAmd,
@@ -52,8 +52,6 @@ from recobro.telephony.port import OriginateRequest, TelephonyPort
 
 log = logging.getLogger(__name__)
 
-#: Fields a supervisor may change while the campaign runs.
-LIVE_FIELDS = ("mode", "target_abandon_rate", "max_dial_ratio", "paused")
 _RETRY = {
     Outcome.BUSY: RetryOutcome.BUSY,
     Outcome.NO_ANSWER: RetryOutcome.NO_ANSWER,
@@ -64,87 +62,6 @@ _RETRY = {
 }
 _QUICK = frozenset({Outcome.BUSY, Outcome.INVALID, Outcome.FAILED})
 _UNANSWERED = frozenset({CallState.QUEUED, CallState.DIALING, CallState.RINGING})
-
-
-def strategy_for(campaign: Campaign, *, amd_false_positive: float = 0.0) -> PacingStrategy:
-    """The pacing strategy of the campaign's mode; preview and IVR campaigns are not dialed here."""
-    if campaign.mode == CampaignMode.PROGRESSIVE:
-        return progressive()
-    if campaign.mode == CampaignMode.PREDICTIVE:
-        return predictive(
-            target=campaign.target_abandon_rate,
-            amd_false_positive=amd_false_positive if campaign.amd_enabled else 0.0,
-            ring_timeout=float(campaign.no_answer_timeout_seconds),
-            connect_within=campaign.connect_within_seconds,
-            max_dial_ratio=campaign.max_dial_ratio,
-        )
-    raise ValidationError(
-        f"este motor no marca campañas en modo {campaign.mode.value} / "
-        f"this engine does not dial {campaign.mode.value} campaigns",
-        field="mode",
-        value=campaign.mode.value,
-    )
-
-
-def abandon_text(campaign: Campaign) -> str:
-    """The default abandon message: names the company and the number to call back (FTC/Reg F)."""
-    return (
-        f"Le llamamos de {campaign.company_name}. Por favor comuníquese al {campaign.callback_number}. "
-        f"This is {campaign.company_name}; please call us back at {campaign.callback_number}."
-    )
-
-
-def _as_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, CampaignMode):
-        return value.value
-    return str(value)
-
-
-def _parse_bool(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "1", "yes", "si", "sí"):
-        return True
-    if isinstance(value, str) and value.strip().lower() in ("false", "0", "no"):
-        return False
-    raise ValidationError(f"se esperaba true o false / expected true or false, got {value!r}", field="paused")
-
-
-def _parse_float(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValidationError(f"se esperaba un número / expected a number, got {value!r}", field=name)
-    try:
-        number = float(value)
-    except ValueError as exc:
-        raise ValidationError(f"se esperaba un número / expected a number, got {value!r}", field=name) from exc
-    if not math.isfinite(number):
-        raise ValidationError(f"número no finito / not a finite number: {value!r}", field=name)
-    return number
-
-
-def changed_campaign(campaign: Campaign, name: str, value: object) -> Campaign:
-    """The campaign with one live field changed, validated; ValidationError names what is wrong."""
-    if name == "mode":
-        try:
-            mode = CampaignMode(str(value))
-        except ValueError as exc:
-            raise ValidationError(f"modo desconocido / unknown mode {value!r}", field="mode") from exc
-        return replace(campaign, mode=mode)
-    if name == "paused":
-        return replace(campaign, paused=_parse_bool(value))
-    if name == "target_abandon_rate":
-        target = _parse_float(value, name)
-        validate_pacing_limits(target, campaign.max_dial_ratio)
-        return replace(campaign, target_abandon_rate=target)
-    if name == "max_dial_ratio":
-        ratio = _parse_float(value, name)
-        validate_pacing_limits(campaign.target_abandon_rate, ratio)
-        return replace(campaign, max_dial_ratio=ratio)
-    raise ValidationError(
-        f"no se puede cambiar en vivo / not a live field: {name!r} ({', '.join(LIVE_FIELDS)})", field=name
-    )
 
 
 @dataclass(slots=True)
@@ -327,7 +244,7 @@ class CampaignEngine:
         if name == "mode" and new.mode != old.mode:
             strategy = strategy_for(new, amd_false_positive=self._amd_fp)
         await self._changes.apply_change(
-            self.id, name, _as_text(getattr(old, name)), _as_text(getattr(new, name)), who, self._clock.wall()
+            self.id, name, as_text(getattr(old, name)), as_text(getattr(new, name)), who, self._clock.wall()
         )
         if isinstance(strategy, PredictiveStrategy):
             strategy.budget.target = new.target_abandon_rate
@@ -387,6 +304,8 @@ class CampaignEngine:
                 await self.tick()
             except DomainError as exc:
                 log.warning("campaign %s: tick refused: %s", self.id, exc)
+            except Exception:  # a database hiccup must not stop the campaign: the next tick retries
+                log.exception("campaign %s: tick failed", self.id)
             if self._clock.now() >= next_metrics:
                 await self.publish_metrics()
                 next_metrics = self._clock.now() + self.metrics_seconds

@@ -18,7 +18,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialer.engine import abandon_text
+from dialer.campaign_settings import abandon_text
 from recobro.domain.campaigns import Campaign
 from recobro.storage.models import AgentRow, AgentSkillRow, CampaignAgentRow, CampaignChangeRow, CampaignRow
 

@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dialer.engine import CampaignEngine, changed_campaign
+from dialer.campaign_settings import changed_campaign
+from dialer.engine import CampaignEngine
 from dialer.hopper_source import DbHopperSource
 from dialer.pacing import PredictiveStrategy
 from dialer.ports import AgentFloor, PersonOffer
