@@ -43,6 +43,7 @@ test: system venv web
 bench: venv
 	$(PY) bench/import_accounts.py
 	$(PY) bench/pacing.py
+	$(PY) bench/simulate_speed.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -225,6 +225,12 @@ class CampaignEngine:
                 self.counts.live += 1
                 self._see(Seen.NEEDS_AGENT, after.amd_at, after.amd_at, after.answered_at)
                 self._start_route(live)
+            elif self._strategy.machines_to_agents():
+                # AMD's mistakes would cost more of the abandon budget than the campaign has:
+                # an agent takes what AMD calls a machine, so no misjudged person is hung up on.
+                self.counts.machines += 1
+                self._see(Seen.NEEDS_AGENT, after.amd_at, after.amd_at, after.answered_at)
+                self._start_route(live)
             else:
                 self.counts.machines += 1
                 self._see(Seen.NO_AGENT_NEEDED, after.amd_at, after.amd_at, after.answered_at)
@@ -247,7 +253,7 @@ class CampaignEngine:
             self.id, name, as_text(getattr(old, name)), as_text(getattr(new, name)), who, self._clock.wall()
         )
         if isinstance(strategy, PredictiveStrategy):
-            strategy.budget.target = new.target_abandon_rate
+            strategy.set_target(new.target_abandon_rate)
             strategy.max_dial_ratio = new.max_dial_ratio
         self._campaign, self._strategy = new, strategy
         return new
@@ -433,7 +439,8 @@ class CampaignEngine:
     def _is_person_pending(live: _Live) -> bool:
         """Answered (AMD listening) or a person not yet with an agent nor hearing the message."""
         state = live.call.state
-        return state == CallState.ANSWERED or (state == CallState.HUMAN and not live.abandoning)
+        routed_machine = state == CallState.MACHINE and live.route is not None
+        return state == CallState.ANSWERED or ((state == CallState.HUMAN or routed_machine) and not live.abandoning)
 
     async def _hangup_once(self, live: _Live, reason: str) -> None:
         if not live.hung_up:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from dialer.campaign_settings import changed_campaign
 from dialer.engine import CampaignEngine
 from dialer.hopper_source import DbHopperSource
-from dialer.pacing import PredictiveStrategy
+from dialer.pacing import PredictiveStrategy, predictive
 from dialer.ports import AgentFloor, PersonOffer
 from recobro.domain.campaigns import CallingWindow, Campaign, CampaignMode
 from recobro.domain.errors import ValidationError
@@ -273,6 +273,34 @@ async def test_a_machine_is_hung_up_on(sessions: async_sessionmaker[AsyncSession
     row = (await rows(sessions, CallRow))[0]
     assert (row.outcome, row.amd_verdict, row.agent_id) == ("machine", "machine", None)
     assert port.played == [] and port.connected == []
+    await engine.stop(grace=0.0)
+
+
+async def test_when_amd_errors_would_eat_the_budget_machines_go_to_an_agent(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # Target 1 %, AMD misjudges 1 % of people: hanging up on "machines" would spend it all.
+    clock = SimClock(speed=1.0, wall_start=NOON_CDMX)
+    strict = predictive(target=0.01, amd_false_positive=0.01, ring_timeout=25, connect_within=2.0)
+    assert strict.machines_to_agents()
+    port = FakePort(clock)
+    desk = FakeDesk(clock, ready=1, agent=7)
+    engine = CampaignEngine(
+        campaign(CampaignMode.PREDICTIVE), port=port, desk=desk, numbers=DbHopperSource(sessions, 1),
+        calls=CallRepository(sessions), changes=CampaignRepository(sessions), clock=clock, strategy=strict,
+    )
+    await engine.tick()
+    call_id = port.originated[0].call_id
+    await _answer(engine, clock, call_id, AmdVerdict.MACHINE)
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert port.hangups == []
+    assert [o.call_id for o, _ in desk.offers] == [call_id]
+    await engine.handle(CallBridged(call_id, clock.now() + 0.04, agent="agent-ana"))
+    await engine.handle(CallEnded(call_id, clock.now() + 6.0, cause=HangupCause.NORMAL))
+    await engine.flush()
+    row = (await rows(sessions, CallRow))[0]
+    assert (row.amd_verdict, row.agent_id) == ("machine", 7)
     await engine.stop(grace=0.0)
 
 
