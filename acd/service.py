@@ -10,29 +10,34 @@ through this service; the disposition is validated by ``recobro.domain.dispositi
 
 Every change of state is written as an ``AgentStateChangeRow`` (in order, off the hot path)
 and published on the bus under ``agent.<id>``, which is what an agent's desktop listens to.
+
+Pauses carry a reason code from the floor's list (``pause_reasons``); a campaign may limit
+wrap-up (``set_wrap_up_limit``): when the limit runs out the agent goes back to ready, or to a
+pause, as the campaign says. A supervisor may force a pause (applied after the call, like the
+agent's own) or a log-out (at once: the call in hand is hung up).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from acd.ports import AgentProfile, AgentStore, Assignment, CallOffer, CampaignTerms, FloorView
 from acd.routing import longest_idle
-from acd.states import BUSY, AgentAction, AgentState, AgentStatus, apply
+from acd.states import BUSY, DEFAULT_PAUSE_REASONS, AgentAction, AgentState, AgentStatus, apply
 from recobro.bus import Bus
 from recobro.domain.accounts import Account
 from recobro.domain.dispositions import Disposition, validate_disposition
-from recobro.domain.errors import Conflict, DomainError, NotFound
+from recobro.domain.errors import Conflict, DomainError, NotFound, ValidationError
 from recobro.domain.events import CallBridged, CallEnded, CallEvent
 from recobro.domain.floor import Observation, Seen
 from recobro.domain.ids import CallId
 from recobro.storage.writer import OrderedWriter
-from recobro.telephony.clock import Clock
+from recobro.telephony.clock import Clock, Handle
 from recobro.telephony.port import TelephonyPort
 
 log = logging.getLogger(__name__)
@@ -49,6 +54,7 @@ class _Agent:
     busy_seconds: float = 0.0
     logged_seconds: float = 0.0
     calls: int = 0
+    wrap_timer: Handle | None = None
 
 
 @dataclass(slots=True)
@@ -68,6 +74,7 @@ class AcdService:
         clock: Clock,
         bus: Bus | None = None,
         local_zone: str = "America/Mexico_City",
+        pause_reasons: Sequence[str] = DEFAULT_PAUSE_REASONS,
     ) -> None:
         self._port = port
         self._store = store
@@ -81,12 +88,28 @@ class AcdService:
         self._listeners: list[ObservationListener] = []
         self._writer = OrderedWriter("acd")
         self._sends: set[asyncio.Task[None]] = set()
+        self._wrap_limits: dict[int, tuple[float, bool]] = {}  # campaign -> (seconds, pause after)
+        self.pause_reasons: tuple[str, ...] = tuple(pause_reasons)
         self.dispositions = 0
 
     # --- registration -----------------------------------------------------------------------
 
     def add_campaign(self, terms: CampaignTerms) -> None:
         self._campaigns[terms.campaign_id] = terms
+
+    def set_wrap_up_limit(self, campaign_id: int, seconds: float | None, *, then_pause: bool = False) -> None:
+        """Limit wrap-up on ``campaign_id`` (None: no limit); after it, ready or paused (``wrap_up_limit``)."""
+        if seconds is None:
+            self._wrap_limits.pop(campaign_id, None)
+        elif seconds <= 0:
+            raise ValidationError("el límite de cierre debe ser positivo / the wrap-up limit must be positive",
+                                  field="wrap_up_limit_seconds", value=seconds)
+        else:
+            self._wrap_limits[campaign_id] = (float(seconds), then_pause)
+
+    def wrap_up_limit(self, campaign_id: int) -> float | None:
+        found = self._wrap_limits.get(campaign_id)
+        return None if found is None else found[0]
 
     def add_agent(self, profile: AgentProfile) -> None:
         if profile.id in self._agents:
@@ -103,6 +126,12 @@ class AcdService:
     def status(self, agent_id: int) -> AgentStatus:
         return self._get(agent_id).status
 
+    def known(self, agent_id: int) -> bool:
+        return agent_id in self._agents
+
+    def seconds_in_state(self, agent_id: int) -> float:
+        return max(0.0, self._clock.now() - self._get(agent_id).status.since)
+
     def assignment(self, agent_id: int) -> Assignment | None:
         return self._get(agent_id).assignment
 
@@ -117,7 +146,9 @@ class AcdService:
                 "agent_id": a.profile.id,
                 "username": a.profile.username,
                 "name": a.profile.display_name,
+                "display_name": a.profile.display_name,
                 "state": a.status.state.value,
+                "reason": a.status.reason,
                 "seconds_in_state": round(now - a.status.since, 1),
                 "pending": a.status.pending.value if a.status.pending else None,
                 "call_id": a.status.call_id,
@@ -155,7 +186,7 @@ class AcdService:
                 leaving += 1
             elif st.state == AgentState.READY:
                 ready += 1
-            elif st.state in (AgentState.RESERVED, AgentState.TALKING):
+            elif st.state in (AgentState.RESERVED, AgentState.ON_CALL):
                 talk.append(st.since)
             elif st.state == AgentState.WRAP_UP:
                 wrap.append(st.since)
@@ -179,15 +210,53 @@ class AcdService:
         return self._move(self._get(agent_id), AgentAction.READY, reason="ready")
 
     async def take_break(self, agent_id: int, reason: str = "break") -> AgentStatus:
-        return self._move(self._get(agent_id), AgentAction.BREAK, reason=reason)
+        """Pause with a reason code of the floor's list (after the call when busy)."""
+        agent = self._get(agent_id)
+        self._check_reason(reason)
+        return self._move(agent, AgentAction.PAUSE, reason=reason, pause_reason=reason)
+
+    pause = take_break
 
     async def logout(self, agent_id: int) -> AgentStatus:
         return self._move(self._get(agent_id), AgentAction.LOGOUT, reason="logout")
 
+    async def force_pause(self, agent_id: int, reason: str, *, by: str) -> AgentStatus:
+        """A supervisor pauses an agent; a busy agent finishes the call first (nobody is cut off)."""
+        agent = self._get(agent_id)
+        self._check_reason(reason)
+        if not agent.status.logged_in:
+            raise Conflict("el agente no tiene sesión / the agent is not logged in", code="agent_logged_out")
+        return self._move(agent, AgentAction.PAUSE, reason=f"forced {reason} by {by}", pause_reason=reason)
+
+    async def force_logout(self, agent_id: int, *, by: str) -> AgentStatus:
+        """A supervisor ends an agent's session now; a call being connected or talked is hung up."""
+        agent = self._get(agent_id)
+        if not agent.status.logged_in:
+            raise Conflict("el agente no tiene sesión / the agent is not logged in", code="agent_logged_out")
+        held, state = agent.assignment, agent.status.state
+        agent.assignment = None
+        self._cancel_wrap(agent)
+        if held is not None:
+            self._by_call.pop(held.call_id, None)
+        after = self._move(agent, AgentAction.FORCE_LOGOUT, reason=f"forced logout by {by}")
+        if held is not None and state in (AgentState.RESERVED, AgentState.ON_CALL):
+            try:
+                await self._port.hangup(CallId(held.call_id), reason="supervisor")
+            except (DomainError, OSError) as exc:
+                log.info("acd: hang-up of %s on forced logout failed: %s", held.call_id, exc)
+        return after
+
+    def _check_reason(self, reason: str) -> None:
+        if reason not in self.pause_reasons:
+            raise ValidationError(
+                f"motivo de pausa desconocido / unknown pause reason {reason!r} ({', '.join(self.pause_reasons)})",
+                field="reason", value=reason,
+            )
+
     async def hangup(self, agent_id: int) -> None:
         """The agent ends the call in hand; the state follows when the PBX reports the end."""
         agent = self._get(agent_id)
-        if agent.status.state != AgentState.TALKING or agent.status.call_id is None:
+        if agent.status.state != AgentState.ON_CALL or agent.status.call_id is None:
             raise Conflict(
                 f"el agente no está en una llamada / agent is not on a call ({agent.status.state.value})",
                 code="not_on_call",
@@ -235,6 +304,7 @@ class AcdService:
         if st.state == AgentState.WRAP_UP and st.call_id == held.call_id:  # not disposed meanwhile
             wrap = self._clock.now() - st.since
             agent.assignment = None
+            self._cancel_wrap(agent)
             self._move(agent, AgentAction.DISPOSE, call_id=held.call_id, reason=disposition.code.value)
             self.dispositions += 1
             seen = Observation(Seen.WRAP, self._clock.now(), wrap)
@@ -299,8 +369,15 @@ class AcdService:
             self._by_call.pop(event.call_id, None)
             if st.state == AgentState.RESERVED:
                 self._release(agent, event.call_id)
-            elif st.state == AgentState.TALKING:
+            elif st.state == AgentState.ON_CALL:
                 self._move(agent, AgentAction.HANGUP, call_id=event.call_id, reason=event.cause.value)
+                held = agent.assignment
+                limit = self._wrap_limits.get(held.campaign_id) if held is not None else None
+                if limit is not None:
+                    self._cancel_wrap(agent)
+                    agent.wrap_timer = self._clock.call_at(
+                        self._clock.now() + limit[0], lambda: self._wrap_expired(agent, event.call_id, limit[1])
+                    )
 
     # --- shutdown ---------------------------------------------------------------------------
 
@@ -308,6 +385,7 @@ class AcdService:
         """Record every logged-in agent as logged out (the platform stops), then drain the writes."""
         now = self._clock.now()
         for agent in self._agents.values():
+            self._cancel_wrap(agent)
             st = agent.status
             if st.logged_in:
                 self._write_state(agent, st.state.value, AgentState.LOGGED_OUT.value, reason)
@@ -377,10 +455,27 @@ class AcdService:
             entry.future.set_result(agent.profile.id)
             self._waiting.remove(entry)
 
-    def _move(self, agent: _Agent, action: AgentAction, *, call_id: str | None = None, reason: str) -> AgentStatus:
+    def _cancel_wrap(self, agent: _Agent) -> None:
+        if agent.wrap_timer is not None:
+            agent.wrap_timer.cancel()
+            agent.wrap_timer = None
+
+    def _wrap_expired(self, agent: _Agent, call_id: str, then_pause: bool) -> None:
+        """The campaign's wrap-up limit ran out before a disposition: ready or paused, no disposition."""
+        agent.wrap_timer = None
+        st = agent.status
+        if st.state != AgentState.WRAP_UP or st.call_id != call_id:
+            return
+        agent.assignment = None
+        action = AgentAction.WRAP_EXPIRED_PAUSE if then_pause else AgentAction.WRAP_EXPIRED
+        self._move(agent, action, call_id=call_id, reason="wrap_up_limit", pause_reason="wrap_up_limit")
+
+    def _move(
+        self, agent: _Agent, action: AgentAction, *, call_id: str | None = None, reason: str, pause_reason: str = ""
+    ) -> AgentStatus:
         before = agent.status
         now = self._clock.now()
-        after = apply(before, action, now, call_id=call_id)
+        after = apply(before, action, now, call_id=call_id, reason=pause_reason)
         if after.state != before.state:
             spent = max(0.0, now - before.since)
             if before.logged_in:
@@ -410,7 +505,10 @@ class AcdService:
             "type": "state",
             "agent_id": agent.profile.id,
             "state": st.state.value,
+            "reason": st.reason,
             "pending": st.pending.value if st.pending else None,
+            "pending_reason": st.pending_reason,
+            "wrap_up_limit_seconds": self.wrap_up_limit(held.campaign_id) if held is not None else None,
             "at": self._clock.wall().isoformat(),
             "call": None
             if held is None

@@ -142,7 +142,7 @@ async def test_a_failed_bridge_puts_the_agent_back_to_ready() -> None:
     assert await acd.offer(offer(CALL_A), 2.0) is None
     assert acd.status(1).state == AgentState.READY
     await acd.flush()
-    assert [s[2] for s in store.states] == ["break", "ready", "reserved", "ready"]
+    assert [s[2] for s in store.states] == ["paused", "ready", "reserved", "ready"]
 
 
 async def test_bridge_end_wrap_up_and_disposition_walk_the_agent_and_teach_the_pacing() -> None:
@@ -171,8 +171,8 @@ async def test_bridge_end_wrap_up_and_disposition_walk_the_agent_and_teach_the_p
         await acd.dispose(1, ptp)  # nothing left to dispose
     await acd.flush()
     assert [(s[1], s[2]) for s in store.states] == [
-        ("logged_out", "break"), ("break", "ready"), ("ready", "reserved"), ("reserved", "talking"),
-        ("talking", "wrap_up"), ("wrap_up", "ready"),
+        ("logged_out", "paused"), ("paused", "ready"), ("ready", "reserved"), ("reserved", "on_call"),
+        ("on_call", "wrap_up"), ("wrap_up", "ready"),
     ]
     assert store.states[-1][3] == "promise_to_pay"
 
@@ -217,5 +217,71 @@ async def test_state_changes_are_published_for_the_agents_desktop() -> None:
         await go_ready(acd, 1)
         await acd.offer(offer(CALL_A), 2.0)
         got = [sub.queue.get_nowait()[1] for _ in range(sub.queue.qsize())]
-    assert [m["state"] for m in got] == ["break", "ready", "reserved"]
+    assert [m["state"] for m in got] == ["paused", "ready", "reserved"]
     assert got[-1]["call"] == {"call_id": CALL_A, "campaign_id": 1, "account_id": 5}
+
+
+async def on_call(acd: AcdService, clock: SimClock, agent_id: int, call: str = CALL_A) -> None:
+    await go_ready(acd, agent_id)
+    await acd.offer(offer(call), 2.0)
+    await acd.handle(CallBridged(CallId(call), clock.now(), agent="x"))
+
+
+async def test_pause_reasons_come_from_the_floors_list_and_an_unknown_one_changes_nothing() -> None:
+    clock = SimClock(speed=1.0, wall_start=NOON_CDMX)
+    acd = AcdService(port=FakePort(), store=MemoryStore(), clock=clock, pause_reasons=("coaching", "lunch"))
+    acd.add_agent(agent(1))
+    await acd.login(1)
+    await acd.ready(1)
+    with pytest.raises(ValidationError, match="unknown pause reason 'break'") as err:
+        await acd.pause(1, "break")
+    assert err.value.field == "reason" and acd.status(1).state == AgentState.READY
+    assert (await acd.pause(1, "coaching")).reason == "coaching"
+    assert acd.agents_view()[0]["reason"] == "coaching"
+
+
+async def test_the_wrap_up_limit_sends_the_agent_back_to_ready_without_a_disposition() -> None:
+    acd, _, store, clock = await make(agent(1), speed=50.0)
+    acd.set_wrap_up_limit(1, 2.0)
+    await on_call(acd, clock, 1)
+    await acd.handle(CallEnded(CallId(CALL_A), clock.now(), cause=HangupCause.NORMAL))
+    assert acd.status(1).state == AgentState.WRAP_UP
+    await clock.sleep(1.5)
+    assert acd.status(1).state == AgentState.WRAP_UP
+    await clock.sleep(1.0)
+    assert acd.status(1).state == AgentState.READY and acd.assignment(1) is None
+    await acd.flush()
+    assert store.states[-1][1:] == ("wrap_up", "ready", "wrap_up_limit") and store.saved == []
+
+
+async def test_the_wrap_up_limit_may_pause_and_a_disposition_in_time_cancels_it() -> None:
+    acd, _, _, clock = await make(agent(1), agent(2), speed=50.0)
+    acd.set_wrap_up_limit(1, 2.0, then_pause=True)
+    await on_call(acd, clock, 1)
+    await acd.handle(CallEnded(CallId(CALL_A), clock.now(), cause=HangupCause.NORMAL))
+    await clock.sleep(2.5)
+    assert (acd.status(1).state, acd.status(1).reason) == (AgentState.PAUSED, "wrap_up_limit")
+    await on_call(acd, clock, 2, CALL_B)
+    await acd.handle(CallEnded(CallId(CALL_B), clock.now(), cause=HangupCause.NORMAL))
+    await acd.dispose(2, Disposition(DispositionCode.REFUSED))
+    await clock.sleep(2.5)
+    assert acd.status(2).state == AgentState.READY  # the timer of the disposed call did nothing
+
+
+async def test_a_forced_pause_waits_for_the_call_and_a_forced_logout_drops_it() -> None:
+    acd, port, store, clock = await make(agent(1), agent(2))
+    await on_call(acd, clock, 1)
+    await acd.force_pause(1, "meeting", by="supervisor")
+    assert acd.status(1).state == AgentState.ON_CALL and acd.status(1).leaving
+    await go_ready(acd, 2)
+    await acd.offer(offer(CALL_B), 2.0)
+    await acd.handle(CallBridged(CallId(CALL_B), clock.now(), agent="x"))
+    await acd.force_logout(2, by="supervisor")
+    assert acd.status(2).state == AgentState.LOGGED_OUT and acd.assignment(2) is None
+    assert port.hangups == [(CALL_B, "supervisor")]
+    await acd.handle(CallEnded(CallId(CALL_B), clock.now(), cause=HangupCause.NORMAL))  # ignored now
+    assert acd.status(2).state == AgentState.LOGGED_OUT
+    with pytest.raises(Conflict):
+        await acd.force_logout(2, by="supervisor")
+    await acd.flush()
+    assert store.states[-1][1:] == ("on_call", "logged_out", "forced logout by supervisor")

@@ -26,6 +26,9 @@ EXPECTED: dict[tuple[AgentState, AgentAction], AgentState] = {
     (S.RESERVED, A.CONNECT): S.TALKING,
     (S.TALKING, A.HANGUP): S.WRAP_UP,
     (S.WRAP_UP, A.DISPOSE): S.READY,
+    (S.WRAP_UP, A.WRAP_EXPIRED): S.READY,
+    (S.WRAP_UP, A.WRAP_EXPIRED_PAUSE): S.PAUSED,
+    **{(s, A.FORCE_LOGOUT): S.LOGGED_OUT for s in (S.READY, S.RESERVED, S.ON_CALL, S.WRAP_UP, S.PAUSED)},
 }
 DEFERRED = {(s, a) for s in BUSY for a in (A.BREAK, A.LOGOUT)}
 
@@ -101,3 +104,35 @@ def test_logged_in_and_leaving_flags() -> None:
     assert not AgentStatus().logged_in
     assert AgentStatus(S.BREAK).logged_in
     assert not AgentStatus(S.READY, pending=A.BREAK).leaving  # only a busy agent can be leaving
+
+
+def test_a_pause_carries_its_reason_and_another_reason_keeps_the_clock() -> None:
+    st = apply(AgentStatus(S.READY, since=1.0), A.PAUSE, 2.0, reason="lunch")
+    assert (st.state, st.reason, st.since) == (S.PAUSED, "lunch", 2.0)
+    st = apply(st, A.PAUSE, 5.0, reason="meeting")
+    assert (st.reason, st.since) == ("meeting", 2.0)
+    assert apply(st, A.READY, 6.0).reason == ""
+
+
+def test_a_pending_pause_keeps_its_reason_until_the_disposition() -> None:
+    st = apply(status_in(S.ON_CALL), A.PAUSE, 2.0, reason="training")
+    assert (st.pending, st.pending_reason) == (A.PAUSE, "training")
+    st = apply(apply(st, A.HANGUP, 3.0, call_id=CALL), A.DISPOSE, 4.0, call_id=CALL)
+    assert (st.state, st.reason, st.pending) == (S.PAUSED, "training", None)
+
+
+def test_the_wrap_up_limit_ends_the_wrap_up_ready_or_paused() -> None:
+    wrap = status_in(S.WRAP_UP)
+    assert apply(wrap, A.WRAP_EXPIRED, 9.0, call_id=CALL).state == S.READY
+    paused = apply(wrap, A.WRAP_EXPIRED_PAUSE, 9.0, call_id=CALL, reason="wrap_up_limit")
+    assert (paused.state, paused.reason, paused.call_id) == (S.PAUSED, "wrap_up_limit", None)
+    with pytest.raises(InvalidTransition):
+        apply(wrap, A.WRAP_EXPIRED, 9.0, call_id="ffff0000ffff0000")  # a timer of an older call
+    leaving = apply(wrap, A.LOGOUT, 5.0)
+    assert apply(leaving, A.WRAP_EXPIRED_PAUSE, 9.0, call_id=CALL).state == S.LOGGED_OUT
+
+
+@pytest.mark.parametrize("busy", sorted(BUSY))
+def test_force_logout_ends_a_busy_session_at_once(busy: AgentState) -> None:
+    st = apply(status_in(busy), A.FORCE_LOGOUT, 7.0)
+    assert (st.state, st.call_id, st.pending) == (S.LOGGED_OUT, None, None)
