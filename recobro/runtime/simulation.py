@@ -73,6 +73,14 @@ def simulate(
     return report(scenario, strategy, result, ratio)
 
 
+def _by_hour(r: SimResult) -> list[float]:
+    """Abandoned / live answers in each hour of the run (0 where nobody answered)."""
+    hours = max(len(r.live_by_hour), len(r.abandoned_by_hour))
+    live = r.live_by_hour + [0] * (hours - len(r.live_by_hour))
+    gone = r.abandoned_by_hour + [0] * (hours - len(r.abandoned_by_hour))
+    return [round(a / n, 4) if n else 0.0 for a, n in zip(gone, live, strict=True)]
+
+
 def report(scenario: Scenario, strategy: str, r: SimResult, ratio: float | None) -> dict[str, Any]:
     logged_hours = r.logged_seconds / 3600.0
     out: dict[str, Any] = {
@@ -94,6 +102,7 @@ def report(scenario: Scenario, strategy: str, r: SimResult, ratio: float | None)
         "max_dial_ratio": round(r.max_dial_ratio, 4),
         "machines_sent_to_agents": r.machines_at_agents,
         "list_exhausted": r.list_exhausted,
+        "abandon_rate_by_hour": _by_hour(r),
         "wall_seconds": round(r.wall_seconds, 3),
     }
     if ratio is not None:

@@ -176,3 +176,14 @@ def test_strict_target_is_kept_and_still_beats_progressive() -> None:
     baseline = simulate(scenario, "progressive", target=0.01)
     assert strict["abandon_rate"] <= 0.01
     assert strict["agent_utilization"] > baseline["agent_utilization"] + 0.1
+
+
+@pytest.mark.slow
+def test_predictive_follows_drift_without_a_burst_of_abandoned_calls() -> None:
+    # drift-30: a third of the team leaves at hour 3 (back at 3.75), the answer rate falls at 4.
+    r = simulate(shared("drift-30", hours=5.0), "predictive")
+    assert r["abandon_rate"] <= r["target_abandon"]
+    by_hour = r["abandon_rate_by_hour"]
+    assert len(by_hour) == 5
+    assert max(by_hour[1:]) <= 2 * r["target_abandon"], by_hour  # no hour spends twice the budget
+    assert r["agent_utilization"] > 0.85

@@ -72,7 +72,8 @@ class SimResult:
     max_dial_ratio: float = 0.0
     list_exhausted: bool = False
     wall_seconds: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
+    live_by_hour: list[int] = field(default_factory=list)
+    abandoned_by_hour: list[int] = field(default_factory=list)
 
 
 class ContactCenter:
@@ -106,6 +107,12 @@ class ContactCenter:
     def _at(self, when: float, kind: int, obj: object) -> None:
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, kind, obj))
+
+    def _hourly(self, counts: list[int]) -> None:
+        hour = int(self.now // 3600)
+        while len(counts) <= hour:
+            counts.append(0)
+        counts[hour] += 1
 
     def _see(self, kind: Seen, seconds: float = 0.0) -> None:
         self.pacer.observe(Observation(kind, self.now, seconds))
@@ -271,6 +278,7 @@ class ContactCenter:
         self._see(Seen.ANSWERED, call.fate.ring)
         if call.fate.answer is Answer.HUMAN:
             self.result.live_answers += 1
+            self._hourly(self.result.live_by_hour)
         else:
             self.result.machine_answers += 1
         if self.s.amd.enabled:
@@ -290,6 +298,7 @@ class ContactCenter:
             self._calls.pop(cid)
             if call.fate.answer is Answer.HUMAN:  # AMD hung up on a person
                 self.result.abandoned += 1
+                self._hourly(self.result.abandoned_by_hour)
                 self.result.amd_abandoned += 1
             return
         call.need_at = self.now
@@ -308,6 +317,7 @@ class ContactCenter:
         self._see(Seen.ABANDONED, self.s.connect_within)
         if call.fate.answer is Answer.HUMAN:
             self.result.abandoned += 1
+            self._hourly(self.result.abandoned_by_hour)
 
     def _on_talk_end(self, agent: object) -> None:
         assert isinstance(agent, _Agent)
