@@ -1,0 +1,1 @@
+"""The AGI protocol: a sans-I/O codec (``codec``)."""
