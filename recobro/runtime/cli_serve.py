@@ -105,6 +105,13 @@ async def _serve(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     """Run until Ctrl-C; returns the final figures."""
     from recobro.runtime.wiring import build_platform
 
+    if settings.telephony != "sim":
+        _say(
+            "RECOBRO_TELEPHONY=asterisk: `recobro serve` todavía no conecta el adaptador de Asterisk; use la central "
+            "simulada (RECOBRO_TELEPHONY=sim) / `recobro serve` does not wire the Asterisk adapter yet; use the "
+            "simulated PBX (RECOBRO_TELEPHONY=sim)"
+        )
+        raise typer.Exit(2)
     sock = _bind(settings.api_host, settings.api_port)
     try:
         platform = await build_platform(settings, options)
