@@ -1,0 +1,1 @@
+"""Prompts: the catalog of sentences, amounts and dates in words, TTS engines and the cache."""
