@@ -1,0 +1,1 @@
+"""IVR flows: pure state machines (outbound, inbound) and the async runner that plays them."""
