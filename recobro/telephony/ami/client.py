@@ -171,9 +171,15 @@ class AmiClient:
 
     # --- actions ----------------------------------------------------------------------------
 
-    async def send(self, action: str, fields: Fields = (), *, timeout: float | None = None) -> Message:
+    def next_action_id(self) -> str:
+        """An ActionID to pass to ``send`` when the caller must know it first (Originate)."""
+        return next(self._ids)
+
+    async def send(
+        self, action: str, fields: Fields = (), *, timeout: float | None = None, action_id: str | None = None
+    ) -> Message:
         """Send an action and return its response; raise AmiError on ``Response: Error``."""
-        pending = await self._submit(action, fields, None, timeout)
+        pending = await self._submit(action, fields, None, timeout, action_id)
         return pending.response or pending.future.result()
 
     async def send_list(
@@ -189,8 +195,12 @@ class AmiClient:
         if (reply.get("Ping") or "").lower() != "pong":
             raise AmiError(f"respuesta de ping inválida / bad ping reply: {reply!r}", response=reply)
 
-    async def _submit(self, action: str, fields: Fields, list_end: str | None, timeout: float | None) -> _Pending:
-        action_id = next(self._ids)
+    async def _submit(
+        self, action: str, fields: Fields, list_end: str | None, timeout: float | None, action_id: str | None = None
+    ) -> _Pending:
+        action_id = action_id or next(self._ids)
+        if action_id in self._pending:
+            raise AmiError(f"ActionID {action_id} is already pending")
         message = make_action(action, action_id, fields)  # validates before anything is written
         writer = self._writer
         if writer is None or not self._up.is_set() or writer.is_closing():
