@@ -1,11 +1,12 @@
 """The ACD: agents' states, who takes each person, the bridge, wrap-up and disposition.
 
-The asyncio shell around ``acd.states`` (the agent state machine) and ``acd.routing`` (the
-longest-idle choice). A person offered by the dialer goes to the longest-idle ready agent who
-works the campaign and has its skills; with nobody ready the offer waits (first come, first
-served) until an agent becomes ready or the dialer's deadline passes. The PBX's events move
-the agent: bridged -> talking, call ended -> wrap-up (or back to ready if the bridge never
-happened). The agent (a person at the desktop, or a simulated one) hangs up and disposes
+The asyncio shell around ``acd.states`` (the agent state machine) and ``acd.routing`` (who
+takes a call). A person offered by the dialer goes to the ready agent who works the campaign
+and has its skills, ranked by the campaign's routing rule (best level in the first required
+skill then longest idle, or longest idle only); with nobody ready the offer waits (first come,
+first served) until an agent becomes ready or the dialer's deadline passes. The PBX's events
+move the agent: bridged -> talking, call ended -> wrap-up (or back to ready if the bridge
+never happened). The agent (a person at the desktop, or a simulated one) hangs up and disposes
 through this service; the disposition is validated by ``recobro.domain.dispositions``.
 
 Every change of state is written as an ``AgentStateChangeRow`` (in order, off the hot path)
@@ -27,7 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from acd.ports import AgentProfile, AgentStore, Assignment, CallOffer, CampaignTerms, FloorView
-from acd.routing import longest_idle
+from acd.routing import ReadyAgent, Requirements, choose
 from acd.states import BUSY, DEFAULT_PAUSE_REASONS, AgentAction, AgentState, AgentStatus, apply
 from recobro.bus import Bus
 from recobro.domain.accounts import Account
@@ -409,16 +410,17 @@ class AcdService:
     def _works(self, agent: _Agent, campaign_id: int) -> bool:
         return not agent.profile.campaigns or campaign_id in agent.profile.campaigns
 
-    def _can_take(self, agent: _Agent, offer: CallOffer) -> bool:
-        if agent.status.state != AgentState.READY or not self._works(agent, offer.campaign_id):
-            return False
-        terms = self._campaigns.get(offer.campaign_id)
-        skills = terms.required_skills if terms else ()
-        return all(agent.profile.skills.get(s, 0) > 0 for s in skills)
-
     def _pick(self, offer: CallOffer) -> _Agent | None:
-        ready = {a.profile.id: a.status.since for a in self._agents.values() if self._can_take(a, offer)}
-        return self._agents[longest_idle(ready)] if ready else None
+        """The ready agent the campaign's routing rule prefers (``acd.routing``), or None."""
+        terms = self._campaigns.get(offer.campaign_id, CampaignTerms(offer.campaign_id))
+        need = Requirements(campaign_id=offer.campaign_id, skills=terms.required_skills)
+        ready = (
+            ReadyAgent(a.profile.id, a.status.since, a.profile.skills, campaigns=a.profile.campaigns)
+            for a in self._agents.values()
+            if a.status.state == AgentState.READY
+        )
+        best = choose(ready, need, terms.routing_rule)
+        return None if best is None else self._agents[best.id]
 
     def _reserve(self, agent: _Agent, offer: CallOffer) -> None:
         # The assignment first: the state message published by the move carries the call.
@@ -512,7 +514,8 @@ class AcdService:
             "at": self._clock.wall().isoformat(),
             "call": None
             if held is None
-            else {"call_id": held.call_id, "campaign_id": held.campaign_id, "account_id": held.account_id},
+            else {"call_id": held.call_id, "campaign_id": held.campaign_id, "account_id": held.account_id,
+                  "number": held.number},
         }
         publish = getattr(self._bus, "publish_nowait", None)
         if publish is not None:

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from acd.ports import AgentProfile, CallOffer, CampaignTerms
 from acd.service import AcdService
 from agent_desktop_api.app import create_app
+from agent_desktop_api.auth import Authenticator
 from agent_desktop_api.services import DesktopServices
 from dialer.engine import CampaignEngine
 from dialer.hopper_source import DbHopperSource
@@ -139,9 +140,13 @@ class Platform:
         self.accounts: int = parts["accounts"]
         self.closed_on_start: int = parts["closed_on_start"]
         self.engines = {self.engine.id: self.engine}
+        self.auth = Authenticator(self.sessions, secret=self.settings.token_secret,
+                                  ttl_seconds=self.settings.token_ttl_seconds)
         self.app = create_app(
             DesktopServices(campaigns=CampaignsDirectory(CampaignRepository(self.sessions), self.engines),
-                            agents=self.acd, telephony="sim")
+                            agents=self.acd, telephony="sim", auth=self.auth, acd=self.acd, engines=self.engines,
+                            sessions=self.sessions, db=self.db, clock=self.clock, bus=self.bus, zone=DEMO_ZONE,
+                            region=self.settings.region, reports_dir=self.settings.data_dir / "reports")
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
@@ -183,6 +188,7 @@ class Platform:
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True
             await self._server_task
+        await self.app.state.agent_hub.close()
         await self.port.close()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.bus.close()
@@ -243,6 +249,7 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
     acd = AcdService(port=port, store=agents_repo, clock=clock, bus=bus, local_zone=DEMO_ZONE)
     assert campaign.id is not None
     acd.add_campaign(CampaignTerms(int(campaign.id), campaign.required_skills, campaign.promise_horizon_days))
+    acd.set_wrap_up_limit(int(campaign.id), campaign.wrap_up_limit_seconds)
     await ensure_sim_agents(sessions, options.sim_agents, int(campaign.id))
     records = await agents_repo.agents([sim_username(i) for i in range(1, options.sim_agents + 1)])
     for rec in records:

@@ -7,6 +7,7 @@ from typing import Any
 import httpx2
 
 from agent_desktop_api.app import create_app
+from agent_desktop_api.auth import Authenticator
 from agent_desktop_api.services import DesktopServices
 from recobro.domain.errors import NotFound, ValidationError
 
@@ -28,9 +29,16 @@ class Agents:
         return [{"agent_id": 3, "state": "ready"}]
 
 
-async def _get(path: str) -> httpx2.Response:
-    app = create_app(DesktopServices(campaigns=Campaigns(), agents=Agents()))
-    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t") as client:
+AUTH = Authenticator(None, secret="api-test-secret-0123456789", ttl_seconds=600)
+
+
+async def _get(path: str, role: str | None = "supervisor") -> httpx2.Response:
+    app = create_app(DesktopServices(campaigns=Campaigns(), agents=Agents(), auth=AUTH))
+    headers = {}
+    if role is not None:
+        headers["Authorization"] = "Bearer " + AUTH.issue(agent_id=1, username="u", role=role)[0]
+    async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://t",
+                                  headers=headers) as client:
         return await client.get(path)
 
 
@@ -51,7 +59,13 @@ async def test_domain_errors_become_statuses_here_only() -> None:
     assert (await _get("/api/campaigns/x/metrics")).status_code == 422  # not an id
 
 
+async def test_every_api_route_wants_a_token_and_the_right_role() -> None:
+    assert (await _get("/api/campaigns", role=None)).status_code == 401
+    assert (await _get("/api/campaigns/1/metrics", role="agent")).status_code == 403
+    assert (await _get("/api/health", role=None)).status_code == 200  # the load balancer's probe
+
+
 async def test_the_web_pages_are_served() -> None:
-    page = await _get("/login.html")
+    page = await _get("/login.html", role=None)
     assert page.status_code == 200 and "<html" in page.text.lower()
-    assert (await _get("/")).status_code == 200
+    assert (await _get("/", role=None)).status_code == 200

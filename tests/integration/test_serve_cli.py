@@ -59,7 +59,7 @@ def test_demo_seed_is_idempotent_and_stores_argon2_hashes(tmp_path: Path) -> Non
 
 def test_serve_runs_says_where_to_look_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    env = _env(tmp_path, RECOBRO_API_PORT=str(port))
+    env = _env(tmp_path, RECOBRO_API_PORT=str(port), RECOBRO_DEMO_PASSWORD="serve-pass-1")
     subprocess.run([sys.executable, "-m", "recobro.runtime.cli", "demo", "seed", "--sim-agents", "3"],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     proc = subprocess.Popen(
@@ -76,7 +76,14 @@ def test_serve_runs_says_where_to_look_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
             except OSError:
                 time.sleep(0.2)
         assert health == {"status": "ok", "telephony": "sim"}
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/campaigns/1/metrics", timeout=2) as r:
+        login = urllib.request.Request(
+            f"http://127.0.0.1:{port}/api/auth/login", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"username": "supervisor", "password": "serve-pass-1"}).encode())
+        with urllib.request.urlopen(login, timeout=5) as r:  # noqa: S310  # http to our own server
+            token = json.loads(r.read())["token"]
+        metrics_req = urllib.request.Request(f"http://127.0.0.1:{port}/api/campaigns/1/metrics",
+                                             headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(metrics_req, timeout=2) as r:  # noqa: S310
             metrics = json.loads(r.read())
         assert metrics["name"] == "demo" and metrics["agents_logged_in"] == 3
     finally:

@@ -90,6 +90,8 @@ async def test_the_wired_platform_dispositions_calls_with_consistent_rows(tmp_pa
     try:
         transport = httpx2.ASGITransport(app=platform.app)
         async with httpx2.AsyncClient(transport=transport, base_url="http://t") as client:
+            login = await client.post("/api/auth/login", json={"username": "supervisor", "password": "demo-pass"})
+            client.headers["Authorization"] = f"Bearer {login.json()['token']}"
             listed = (await client.get("/api/campaigns")).json()["campaigns"]
             metrics = (await client.get(f"/api/campaigns/{platform.engine.id}/metrics")).json()
     finally:

@@ -218,7 +218,7 @@ async def test_state_changes_are_published_for_the_agents_desktop() -> None:
         await acd.offer(offer(CALL_A), 2.0)
         got = [sub.queue.get_nowait()[1] for _ in range(sub.queue.qsize())]
     assert [m["state"] for m in got] == ["paused", "ready", "reserved"]
-    assert got[-1]["call"] == {"call_id": CALL_A, "campaign_id": 1, "account_id": 5}
+    assert got[-1]["call"] == {"call_id": CALL_A, "campaign_id": 1, "account_id": 5, "number": "+525512345678"}
 
 
 async def on_call(acd: AcdService, clock: SimClock, agent_id: int, call: str = CALL_A) -> None:
