@@ -121,6 +121,31 @@ def _phone_values(account_id: int, draft: AccountDraft, flags: PhoneFlags) -> It
         }
 
 
+async def _insert_accounts(
+    conn: AsyncConnection, new: Sequence[tuple[AccountDraft, str]], now: datetime, chunk_size: int, tick: Progress
+) -> list[tuple[AccountDraft, int]]:
+    """Insert the new accounts; returns each with its id.
+
+    PostgreSQL hands the ids back in order from a batched INSERT .. RETURNING (looking them up
+    afterwards would be planned with the statistics of the table as it was before the insert:
+    a sequential scan per lookup). SQLite cannot batch an ordered RETURNING and falls back to
+    one statement per row, so there the ids are looked up by reference after a plain executemany.
+    """
+    returning = conn.dialect.name != "sqlite"
+    stmt = insert(ACCOUNTS).returning(ACCOUNTS.c.id, sort_by_parameter_order=True) if returning else insert(ACCOUNTS)
+    inserted: list[tuple[AccountDraft, int]] = []
+    for chunk in _chunks(new, chunk_size):
+        values = [{**_account_values(d, h), "created_at": now, "updated_at": now} for d, h in chunk]
+        result = await conn.execute(stmt, values)
+        if returning:
+            inserted.extend((d, int(i)) for (d, _), i in zip(chunk, result.scalars().all(), strict=True))
+        tick(len(chunk))
+    if not returning:
+        found = await _existing(conn, [d.account.external_ref for d, _ in new])
+        inserted = [(d, found[d.account.external_ref][0]) for d, _ in new]
+    return inserted
+
+
 async def load_accounts(
     engine: AsyncEngine,
     drafts: Sequence[AccountDraft],
@@ -136,6 +161,10 @@ async def load_accounts(
         raise ValueError("load_accounts needs unique external_ref values (RowValidator drops repeats)")
     tick = progress or (lambda _n: None)
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # The lookups are prepared statements: a plan cached while the table was small
+            # (a sequential scan) would be reused for every chunk once the table is large.
+            await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
         campaign_id, created = await _campaign_id(conn, campaign, now)
         existing = await _existing(conn, refs)
         ids: dict[str, int] = {}
@@ -153,15 +182,7 @@ async def load_accounts(
         tick(len(ids))
 
         phones: list[dict[str, Any]] = []
-        for chunk in _chunks(new, chunk_size):
-            values = [{**_account_values(d, h), "created_at": now, "updated_at": now} for d, h in chunk]
-            await conn.execute(insert(ACCOUNTS), values)
-            tick(len(chunk))
-        # Plain executemany, then the ids by reference: SQLite cannot batch INSERT .. RETURNING
-        # with the rows' order kept, and falls back to one statement per row.
-        new_ids = await _existing(conn, [d.account.external_ref for d, _ in new])
-        for draft, _ in new:
-            acc_id = new_ids[draft.account.external_ref][0]
+        for draft, acc_id in await _insert_accounts(conn, new, now, chunk_size, tick):
             ids[draft.account.external_ref] = acc_id
             phones.extend(_phone_values(acc_id, draft, {}))
 
