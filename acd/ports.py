@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from acd.routing import RoutingRule
 from recobro.domain.accounts import Account
 from recobro.domain.dispositions import Disposition
 
@@ -37,8 +38,9 @@ class CampaignTerms:
     """What the ACD must know of a campaign it serves."""
 
     campaign_id: int
-    required_skills: tuple[str, ...] = ()
+    required_skills: tuple[str, ...] = ()  # the first one ranks agents under skill_then_idle
     promise_horizon_days: int = 30
+    routing_rule: RoutingRule = RoutingRule.SKILL_THEN_IDLE  # CampaignRow.routing_rule, parsed
 
 
 @dataclass(frozen=True, slots=True)

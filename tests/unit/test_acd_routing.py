@@ -229,3 +229,19 @@ def test_the_pool_picks_an_eligible_agent_no_eligible_agent_beats(
     best = rank_key(chosen, need, rule)
     assert not any(rank_key(a, need, rule) < best for a in eligible)
     assert chosen is choose(ready, need, rule)
+
+
+def test_the_benchmark_runs_and_prints_its_figures() -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    args = [sys.executable, str(root / "bench" / "acd_routing.py"), "--reps", "200", "--agents", "300"]
+    done = subprocess.run(args, capture_output=True, text=True, check=True, cwd=root, timeout=120)
+    out = json.loads(done.stdout)
+    assert out["agents"] == 300 and out["waiting"] == 100
+    for key in ("call_arrives", "call_arrives_worst", "agent_ready", "agent_ready_worst"):
+        figures = out[key]
+        assert 0 < figures["p50_us"] <= figures["p99_us"] <= figures["max_us"]
