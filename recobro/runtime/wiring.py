@@ -31,6 +31,7 @@ import uvicorn
 from sqlalchemy import func, select
 
 from acd.ports import AgentProfile, CallOffer, CampaignTerms
+from acd.routing import parse_rule
 from acd.service import AcdService
 from agent_desktop_api.app import create_app
 from agent_desktop_api.auth import Authenticator
@@ -248,7 +249,14 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
     agents_repo = AgentRepository(sessions)
     acd = AcdService(port=port, store=agents_repo, clock=clock, bus=bus, local_zone=DEMO_ZONE)
     assert campaign.id is not None
-    acd.add_campaign(CampaignTerms(int(campaign.id), campaign.required_skills, campaign.promise_horizon_days))
+    acd.add_campaign(
+        CampaignTerms(
+            int(campaign.id),
+            campaign.required_skills,
+            campaign.promise_horizon_days,
+            routing_rule=parse_rule(row.routing_rule),
+        )
+    )
     acd.set_wrap_up_limit(int(campaign.id), campaign.wrap_up_limit_seconds)
     await ensure_sim_agents(sessions, options.sim_agents, int(campaign.id))
     records = await agents_repo.agents([sim_username(i) for i in range(1, options.sim_agents + 1)])
