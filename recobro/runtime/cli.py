@@ -20,13 +20,14 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from recobro.runtime import cli_db, cli_demo, cli_import, cli_serve, cli_simulate
+    from recobro.runtime import cli_asterisk, cli_db, cli_demo, cli_import, cli_serve, cli_simulate
 
     app.add_typer(cli_db.app, name="db")
     app.add_typer(cli_import.app, name="import")
     cli_simulate.register(app)
     app.add_typer(cli_demo.app, name="demo")
     cli_serve.register(app)
+    app.add_typer(cli_asterisk.app, name="asterisk")
 
 
 def main() -> None:
