@@ -115,6 +115,21 @@ class FakeAmi:
         finally:
             writer.close()
 
+    def list_channels(self, conn: Conn, action: Message) -> None:
+        """Answer CoreShowChannels as an event list of ``self.channels``."""
+        aid = action.action_id
+        conn.reply(action, "EventList: start", "Message: Channels will follow")
+        for lines in self.channels:
+            conn.send(block("Event: CoreShowChannel", f"ActionID: {aid}", *lines))
+        conn.send(
+            block(
+                "Event: CoreShowChannelsComplete",
+                f"ActionID: {aid}",
+                "EventList: Complete",
+                f"ListItems: {len(self.channels)}",
+            )
+        )
+
     async def _handle(self, conn: Conn, action: Message) -> None:
         name = (action.get("Action") or "").lower()
         hook = self.handlers.get(name)
@@ -139,17 +154,205 @@ class FakeAmi:
             conn.reply(action, "Message: Thanks for all the fish.", status="Goodbye")
             conn.close()
         elif name == "coreshowchannels":
-            aid = action.action_id
-            conn.reply(action, "EventList: start", "Message: Channels will follow")
-            for lines in self.channels:
-                conn.send(block("Event: CoreShowChannel", f"ActionID: {aid}", *lines))
-            conn.send(
-                block(
-                    "Event: CoreShowChannelsComplete",
-                    f"ActionID: {aid}",
-                    "EventList: Complete",
-                    f"ListItems: {len(self.channels)}",
-                )
-            )
+            self.list_channels(conn, action)
         else:
             conn.reply(action, "Message: OK")
+
+
+# --- a fake Asterisk with calls ------------------------------------------------------------
+
+
+@dataclass
+class FakeChannel:
+    name: str
+    uniqueid: str
+    call_id: str
+    behaviour: str
+    amd: bool = True
+    state: int = 0
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+
+    def snapshot(self) -> list[str]:
+        desc = {0: "Down", 5: "Ringing", 6: "Up"}[self.state]
+        lines = [
+            f"Channel: {self.name}",
+            f"ChannelState: {self.state}",
+            f"ChannelStateDesc: {desc}",
+            "CallerIDNum: <unknown>",
+            "CallerIDName: <unknown>",
+            "Context: recobro-outbound",
+            "Exten: s",
+            "Priority: 1",
+            f"Uniqueid: {self.uniqueid}",
+            f"Linkedid: {self.uniqueid}",
+        ]
+        if self.state:  # channelvars: the variable is on the channel once the Originate set it
+            lines.append(f"ChanVariable: RECOBRO_CALL_ID={self.call_id}")
+        return lines
+
+
+class FakeAsterisk:
+    """Calls through the dialplan of asterisk_config, played on timers ``speed`` times faster.
+
+    The number's behaviour comes from ``behaviour_of(number)``: human, machine, busy, invalid,
+    no_answer. Originate (Async) answers "queued" and then plays the call's events as Asterisk
+    does; Hangup, Redirect (recobro-connect / recobro-abandon), Setvar and CoreShowChannels act
+    on the live channels. ``restart()`` forgets every channel and cuts the link.
+    """
+
+    def __init__(self, ami: FakeAmi, behaviour_of: Callable[[str], str], *, speed: float = 20.0) -> None:
+        self.ami = ami
+        self.behaviour_of = behaviour_of
+        self.speed = speed
+        self.live: dict[str, FakeChannel] = {}  # by channel name
+        self.seq = 0
+        ami.handlers.update(
+            {
+                "originate": self._originate,
+                "hangup": self._hangup,
+                "redirect": self._redirect,
+                "setvar": lambda conn, a: conn.reply(a, "Message: Variable Set"),
+                "coreshowchannels": self._core_show_channels,
+            }
+        )
+
+    def emit(self, *lines: str) -> None:
+        if self.ami.conns:
+            self.ami.conn.send(block(*lines))
+
+    def later(self, chan: FakeChannel, seconds: float, action: Callable[[], None]) -> None:
+        chan.timers.append(asyncio.get_running_loop().call_later(seconds / self.speed, action))
+
+    def restart(self) -> None:
+        for chan in self.live.values():
+            for timer in chan.timers:
+                timer.cancel()
+        self.live.clear()
+        self.ami.drop()
+
+    def _originate(self, conn: Conn, action: Message) -> None:
+        conn.reply(action, "Message: Originate successfully queued")
+        target = action["Channel"]
+        number = target.removeprefix("PJSIP/").split("@")[0]
+        variables = dict(v.split("=", 1) for v in action.get_all("Variable"))
+        self.seq += 1
+        chan = FakeChannel(
+            f"PJSIP/carrier-{self.seq:08x}",
+            action["ChannelId"],
+            variables["RECOBRO_CALL_ID"],
+            self.behaviour_of(number),
+        )
+        chan.amd = variables.get("RECOBRO_AMD", "1") == "1"
+        timeout = int(action["Timeout"]) / 1000
+        self.live[chan.name] = chan
+        self.emit("Event: Newchannel", "Privilege: call,all", *chan.snapshot())
+        aid = action.action_id
+
+        def state(value: int) -> None:
+            chan.state = value
+            self.emit("Event: Newstate", "Privilege: call,all", *chan.snapshot())
+
+        def fail(cause: int, text: str, reason: int) -> None:
+            self._gone(chan, cause, text)
+            self.emit(
+                "Event: OriginateResponse",
+                f"ActionID: {aid}",
+                "Response: Failure",
+                f"Channel: {target}",
+                f"Reason: {reason}",
+                f"Uniqueid: {chan.uniqueid}",
+            )
+
+        def answer() -> None:
+            state(6)
+            self.emit(
+                "Event: OriginateResponse",
+                f"ActionID: {aid}",
+                "Response: Success",
+                f"Channel: {chan.name}",
+                "Reason: 4",
+                f"Uniqueid: {chan.uniqueid}",
+            )
+            if chan.amd:
+                status, cause = (
+                    ("MACHINE", "LONGGREETING-1500-1500") if chan.behaviour == "machine" else ("HUMAN", "HUMAN-800-800")
+                )
+                self.later(chan, 1.5, lambda: self.user(chan, "RecobroAmd", f"Status: {status}", f"Cause: {cause}"))
+
+        def ring_out() -> None:
+            self.emit(
+                "Event: OriginateResponse",
+                f"ActionID: {aid}",
+                "Response: Failure",
+                f"Channel: {target}",
+                "Reason: 3",
+                f"Uniqueid: {chan.uniqueid}",
+            )
+            self._gone(chan, 16, "Normal Clearing")
+
+        if chan.behaviour == "busy":
+            self.later(chan, 0.5, lambda: fail(17, "User busy", 5))
+        elif chan.behaviour == "invalid":
+            self.later(chan, 0.3, lambda: fail(1, "Unallocated (unassigned) number", 0))
+        else:
+            self.later(chan, 0.2, lambda: state(5))
+            if chan.behaviour == "no_answer":
+                self.later(chan, timeout, ring_out)
+            else:
+                self.later(chan, 1.0, answer)
+
+    def user(self, chan: FakeChannel, name: str, *lines: str) -> None:
+        if chan.name in self.live:
+            self.emit(
+                "Event: UserEvent",
+                "Privilege: user,all",
+                *chan.snapshot(),
+                f"UserEvent: {name}",
+                f"CallId: {chan.call_id}",
+                *lines,
+            )
+
+    def _gone(self, chan: FakeChannel, cause: int, text: str) -> None:
+        if self.live.pop(chan.name, None) is None:
+            return
+        for timer in chan.timers:
+            timer.cancel()
+        self.emit("Event: Hangup", "Privilege: call,all", *chan.snapshot(), f"Cause: {cause}", f"Cause-txt: {text}")
+
+    def _hangup(self, conn: Conn, action: Message) -> None:
+        chan = self.live.get(action["Channel"])
+        if chan is None:
+            conn.reply(action, "Message: No such channel", status="Error")
+            return
+        conn.reply(action, "Message: Channel Hungup")
+        self._gone(chan, int(action.get("Cause") or "16"), "Normal Clearing")
+
+    def _redirect(self, conn: Conn, action: Message) -> None:
+        chan = self.live.get(action["Channel"])
+        if chan is None:
+            conn.reply(action, "Message: Channel specified does not exist", status="Error")
+            return
+        conn.reply(action, "Message: Redirect successful")
+        exten = action["Exten"]
+        if action["Context"] == "recobro-connect":
+            self.user(chan, "RecobroConnect", f"AgentId: {exten}")
+            self.emit(
+                "Event: BridgeEnter",
+                "Privilege: call,all",
+                "BridgeUniqueid: b-1",
+                "BridgeType: base",
+                "BridgeTechnology: softmix",
+                "BridgeCreator: ConfBridge",
+                f"BridgeName: recobro-agent-{exten}",
+                "BridgeNumChannels: 2",
+                *chan.snapshot(),
+            )
+        elif action["Context"] == "recobro-abandon":
+            self.user(chan, "RecobroAbandon", "Message: x")
+            self.later(chan, 3.0, lambda: self._gone(chan, 16, "Normal Clearing"))
+
+    def _core_show_channels(self, conn: Conn, action: Message) -> None:
+        self.ami.channels = [
+            [*c.snapshot(), "Application: BridgeWait", "Duration: 00:00:03"] for c in self.live.values()
+        ]
+        self.ami.list_channels(conn, action)
