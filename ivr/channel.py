@@ -153,6 +153,20 @@ class AgiChannel:
             if digit is not None:
                 typed = digit
                 break
+        return await self.collect(
+            typed, max_digits=max_digits, timeout=timeout, inter_digit=inter_digit, terminator=terminator
+        )
+
+    async def collect(
+        self,
+        typed: str = "",
+        *,
+        max_digits: int,
+        timeout: float = 5.0,
+        inter_digit: float = 3.0,
+        terminator: str = "#",
+    ) -> Collected:
+        """Go on collecting keys after ``typed`` (a key that cut a prompt short), as ``get_digits``."""
         while True:
             if typed.endswith(terminator) and terminator:
                 return Collected(typed[: -len(terminator)], timed_out=False)
