@@ -27,6 +27,9 @@ def _register() -> None:
     cli_simulate.register(app)
     app.add_typer(cli_demo.app, name="demo")
     cli_serve.register(app)
+    from recobro.runtime import cli_ivr
+
+    cli_ivr.register(app)
     app.add_typer(cli_asterisk.app, name="asterisk")
 
 
