@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, number_type
+from phonenumbers import PhoneNumberType, is_number_type_geographical, number_type
 from phonenumbers import timezone as pn_timezone
 
 from recobro.domain.accounts import PhoneType
@@ -65,8 +65,18 @@ def parse_phone(raw: str, region: str) -> ParsedPhone:
     if not phonenumbers.is_possible_number(num):
         raise ValidationError(f"wrong number of digits for a number in {region.upper()}", value=raw)
     valid = phonenumbers.is_valid_number(num)
-    zones = tuple(z for z in pn_timezone.time_zones_for_number(num) if z != _UNKNOWN_ZONE) if valid else ()
-    kind = _TYPES.get(number_type(num), PhoneType.UNKNOWN) if valid else PhoneType.UNKNOWN
+    zones: tuple[str, ...] = ()
+    kind = PhoneType.UNKNOWN
+    if valid:
+        # The number's type is the expensive part of phonenumbers; work it out once and ask for
+        # the zones of a geographical number directly (time_zones_for_number would redo it).
+        ntype = number_type(num)
+        kind = _TYPES.get(ntype, PhoneType.UNKNOWN)
+        if is_number_type_geographical(ntype, num.country_code):
+            found = pn_timezone.time_zones_for_geographical_number(num)
+        else:
+            found = pn_timezone.time_zones_for_number(num)
+        zones = tuple(z for z in found if z != _UNKNOWN_ZONE)
     e164 = phonenumbers.format_number(num, phonenumbers.PhoneNumberFormat.E164)
     return ParsedPhone(e164=e164, type=kind, time_zones=zones, valid=valid)
 
