@@ -72,7 +72,7 @@ def parse_phone(raw: str, region: str) -> ParsedPhone:
         # the zones of a geographical number directly (time_zones_for_number would redo it).
         ntype = number_type(num)
         kind = _TYPES.get(ntype, PhoneType.UNKNOWN)
-        if is_number_type_geographical(ntype, num.country_code):
+        if is_number_type_geographical(ntype, num.country_code or 0):
             found = pn_timezone.time_zones_for_geographical_number(num)
         else:
             found = pn_timezone.time_zones_for_number(num)
