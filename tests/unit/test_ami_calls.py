@@ -222,3 +222,28 @@ def test_reconcile_keeps_listed_calls_and_ends_the_others_once() -> None:
     strays = tracker.reconcile([ev(f"Event: CoreShowChannel|{snapshot(gone, 6, 'PJSIP/carrier-2')}")], 7.0)
     assert strays.strays == ["PJSIP/carrier-2"]
     assert channel_id(up) == "recobro-0000000000000001"
+
+
+def test_the_recorded_session_of_the_real_asterisk_gives_each_call_its_cause() -> None:
+    """tests/fixtures/ami/recorded-session.ami: three Originates to sipp phones on Asterisk 22
+    (answers and is hung up by the platform, 486 busy, 404 not found)."""
+    messages = events_of("recorded-session.ami")
+    tracker = CallTracker()
+    calls = [CallId(f"{i:016x}") for i in (1, 2, 3)]
+    for i, call_id in enumerate(calls):
+        tracker.add(call_id, f"r-o{i}")
+    tracker.mark(calls[0], Intent.HANGUP, "recorded")
+    got = run(tracker, messages)
+    per_call = {c: [type(e).__name__ for e in got if e.call_id == c] for c in calls}
+    assert per_call == {
+        calls[0]: ["CallDialing", "CallRinging", "CallAnswered", "CallEnded"],
+        calls[1]: ["CallDialing", "CallEnded"],
+        calls[2]: ["CallDialing", "CallEnded"],
+    }
+    causes = [e.cause for e in got if isinstance(e, CallEnded)]
+    assert sorted(causes) == sorted([HangupCause.NORMAL, HangupCause.BUSY, HangupCause.INVALID])
+    ends = {e.call_id: e for e in got if isinstance(e, CallEnded)}
+    assert ends[calls[1]].detail == "17 User busy"
+    assert ends[calls[2]].detail == "1 Unallocated (unassigned) number"
+    assert any(m.is_event("BridgeEnter") for m in messages)  # into recobro-holding...
+    assert "CallBridged" not in kinds(got)  # ...which is not an agent's bridge

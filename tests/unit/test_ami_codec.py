@@ -50,7 +50,23 @@ def fed_in(chunks: list[bytes]) -> list[Message]:
 
 
 def test_there_are_transcripts() -> None:
-    assert len(TRANSCRIPTS) >= 4, TRANSCRIPTS
+    assert len(TRANSCRIPTS) >= 5, TRANSCRIPTS
+    assert any(p.name.startswith("recorded-") for p in TRANSCRIPTS)  # bytes from the real Asterisk
+
+
+def test_the_recorded_session_reads_as_asterisk_22_sent_it() -> None:
+    messages = parse_all(transcript("recorded-session.ami"))
+    assert banner_version(messages[0]) == "11.0.0"  # Asterisk 22's AMI version
+    hangups = [m for m in messages if m.is_event("Hangup")]
+    assert sorted((m["Cause"], m["Cause-txt"]) for m in hangups) == [
+        ("1", "Unallocated (unassigned) number"),
+        ("16", "Normal Clearing"),
+        ("17", "User busy"),
+    ]
+    assert all(m["CallerIDName"] == "José Núñez" for m in hangups)
+    assert all(m.chan_variables()["RECOBRO_CALL_ID"] == m["Uniqueid"].removeprefix("recobro-") for m in hangups)
+    failures = [m for m in messages if m.is_event("OriginateResponse") and m["Response"] == "Failure"]
+    assert len(failures) == 2 and all(m.action_id for m in failures)
 
 
 def segments(data: bytes) -> list[bytes]:

@@ -7,6 +7,7 @@ Commands become AMI actions against the dialplan of ``asterisk_config`` (extensi
                      RECOBRO_ON_MACHINE=hold (the platform, not the dialplan, decides about machines)
     hangup           Hangup of the call's channel (sent as soon as the channel exists)
     connect_to_agent Redirect to recobro-connect,<agent id>,1 (the agent's ConfBridge)
+    (agent leg)      Originate of the agent's phone into recobro-agent,<agent id>,1 (start_agent_session)
     play_and_hangup  Setvar RECOBRO_MESSAGE, then Redirect to recobro-abandon,s,1
 
 What Asterisk reports comes back through ``CallTracker`` (calls.py) as the platform's call
@@ -57,6 +58,7 @@ class Dialplan:
     dial: str = "PJSIP/{digits}@carrier"  # {digits}: the E.164 number without '+'; {number}: with it
     outbound_exten: str = "s"
     connect_context: str = "recobro-connect"
+    agent_context: str = "recobro-agent"
     abandon_context: str = "recobro-abandon"
     on_machine: str = "hold"
 
@@ -195,6 +197,29 @@ class AmiTelephony:
         await self._client.send(
             "Redirect",
             [("Channel", call.channel), ("Context", self._plan.abandon_context), ("Exten", "s"), ("Priority", "1")],
+        )
+
+    async def start_agent_session(self, agent: str, dial: str, *, ring_timeout: float = 20.0) -> None:
+        """Call the agent's phone into their own ConfBridge (recobro-agent,<agent>,1), where
+        connect_to_agent later redirects each person. Not part of the TelephonyPort: the
+        composition root calls it when an agent starts work."""
+        safe_value(agent, field="agent", max_len=32)
+        if not _AGENT_RE.match(agent):
+            raise ValidationError(
+                f"el agente debe ser su número de extensión / agent must be the agent's numeric id: {agent!r}",
+                field="agent",
+                value=agent,
+            )
+        await self._client.send(
+            "Originate",
+            [
+                ("Channel", safe_value(dial, field="dial")),
+                ("Context", self._plan.agent_context),
+                ("Exten", agent),
+                ("Priority", "1"),
+                ("Timeout", str(int(ring_timeout * 1000))),
+                ("Async", "true"),
+            ],
         )
 
     async def events(self) -> AsyncIterator[CallEvent]:
