@@ -18,8 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from asterisk_config import phones
 from asterisk_config.render import ConfigParams
 from asterisk_config.sandbox import Sandbox, SandboxError, missing_requirements
+from tests.e2e.ami_probe import AmiProbe
 from tests.services import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -88,6 +90,7 @@ def asterisk() -> Iterator[RunningAsterisk]:
         sip_port=free_udp_port(),
         http_port=free_port(),
         hold_seconds=20,
+        callback_number="+1234",  # the spoken fallback of the abandon message stays short
         test_contexts=True,
     )
     try:
@@ -99,3 +102,24 @@ def asterisk() -> Iterator[RunningAsterisk]:
     finally:
         sandbox.stop()
         sandbox.output_file.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def sipp_phones(
+    asterisk: RunningAsterisk, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, phones.SippPhone]]:
+    """One sipp phone of every kind (person, machine, busy, ring, reject, decline, agent)."""
+    reason = phones.missing_tools()
+    if reason is not None:
+        asterisk_unavailable(reason)
+    audio = REPO / "var" / "sipp-audio"
+    with phones.phones(list(phones.KINDS), audio, tmp_path_factory.mktemp("sipp")) as started:
+        yield {phone.kind: phone for phone in started}
+
+
+@pytest.fixture
+def ami(asterisk: RunningAsterisk) -> Iterator[AmiProbe]:
+    """A raw AMI connection to the session's Asterisk that records every event."""
+    host, port = asterisk.ami_address
+    with AmiProbe(host, port, asterisk.params.ami_user, asterisk.params.ami_secret) as probe:
+        yield probe
