@@ -71,9 +71,13 @@ class AgiChannel:
     def hung_up(self) -> bool:
         return self._codec.hung_up
 
-    async def command(self, name: str, *args: str | int, timeout: float | None = None) -> Reply:
-        """Send one command and return its reply; a dead channel raises ``ChannelHungUp``."""
-        if self._codec.hung_up:
+    async def command(self, name: str, *args: str | int, timeout: float | None = None, on_dead: bool = False) -> Reply:
+        """Send one command and return its reply; a dead channel raises ``ChannelHungUp``.
+
+        ``on_dead``: send it even after the caller hung up (Asterisk still answers a few
+        commands on a dead channel, e.g. ``GET VARIABLE``; the others get a 511).
+        """
+        if self._codec.hung_up and not on_dead:
             raise ChannelHungUp(f"{name}: the caller hung up")
         try:
             data = self._codec.send(name, *args)
@@ -181,14 +185,18 @@ class AgiChannel:
         await self.command("SET VARIABLE", name, value)
 
     async def get_variable(self, name: str) -> str | None:
-        reply = await self.command("GET VARIABLE", name)
+        """A channel variable; also works once the caller hung up (e.g. ``DIALSTATUS``)."""
+        reply = await self.command("GET VARIABLE", name, on_dead=True)
         return reply.data if reply.number == 1 else None
 
     async def exec(self, application: str, options: str = "") -> Reply:
         return await self.command("EXEC", application, options)
 
     async def transfer(self, dial_string: str, *, ring_seconds: int = 30) -> str:
-        """Bridge the caller to ``dial_string`` (an agent's leg); returns Asterisk's DIALSTATUS."""
+        """Bridge the caller to ``dial_string`` (an agent's leg); returns Asterisk's DIALSTATUS.
+
+        The caller usually hangs up while bridged: the status is still read from the dead channel.
+        """
         await self.exec("Dial", f"{dial_string},{ring_seconds}")
         return (await self.get_variable("DIALSTATUS")) or "UNKNOWN"
 

@@ -43,6 +43,7 @@ class FakeAsterisk:
     variables: dict[str, str] = field(default_factory=dict)
     dial_status: str = "ANSWER"
     hangup_after_commands: int | None = None  # the caller hangs up after this many commands
+    hangup_in_dial: bool = False  # the caller hangs up while bridged to the agent
     played: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     dialed: list[str] = field(default_factory=list)
@@ -61,6 +62,10 @@ class FakeAsterisk:
                     return
                 text = line.decode().rstrip("\n")
                 self.commands.append(text)
+                if dead and text.startswith("GET VARIABLE"):  # allowed on a dead channel
+                    writer.write(self._reply(shlex.split(text), queue).encode() + b"\n")
+                    await writer.drain()
+                    continue
                 if dead:
                     writer.write(b"511 Command Not Permitted on a dead channel or intercept routine\n")
                     await writer.drain()
@@ -71,6 +76,9 @@ class FakeAsterisk:
                     await writer.drain()
                     continue
                 reply = self._reply(shlex.split(text), queue)
+                if self.hangup_in_dial and text.startswith("EXEC Dial"):
+                    dead = True
+                    reply = "HANGUP\n200 result=-1"
                 writer.write(reply.encode() + b"\n")
                 await writer.drain()
                 if text == "HANGUP":

@@ -139,7 +139,7 @@ class FlowRunner:
                 path = await render
                 self.played.append(prompt.key)
                 self._pending.append((self.s.now(), "prompt", prompt.key))
-                digit = await self.channel.stream_file(str(path.with_suffix("")), DIGITS if say.collect else "")
+                digit = await self.channel.stream_file(self.s.cache.pbx_name(path), DIGITS if say.collect else "")
                 if digit is not None:
                     first_key = digit
                     break

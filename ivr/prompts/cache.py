@@ -30,9 +30,11 @@ def cache_key(text: str, voice: str, engine: str) -> str:
 
 
 class PromptCache:
-    def __init__(self, directory: Path, engine: TtsEngine) -> None:
+    def __init__(self, directory: Path, engine: TtsEngine, *, pbx_directory: str | None = None) -> None:
         self.directory = directory
         self.engine = engine
+        # where Asterisk sees ``directory`` (another path when it runs in a chroot or container)
+        self.pbx_directory = pbx_directory or str(directory.resolve())
         self._inflight: dict[str, asyncio.Future[Path]] = {}
         self._texts: OrderedDict[str, str] = OrderedDict()
         self.renders = 0
@@ -41,6 +43,10 @@ class PromptCache:
     def path_for(self, text: str, language: str) -> Path:
         voice = self.engine.voice_for(language)
         return self.directory / f"{cache_key(text, voice, self.engine.name)}.wav"
+
+    def pbx_name(self, path: Path) -> str:
+        """The name ``STREAM FILE`` takes for a cached file: the PBX's path, no extension."""
+        return f"{self.pbx_directory.rstrip('/')}/{path.stem}"
 
     def text_of(self, path: str | Path) -> str | None:
         """The sentence a cached file says (``STREAM FILE`` name or full path), if remembered."""

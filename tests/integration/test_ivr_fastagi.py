@@ -261,6 +261,21 @@ async def test_agent_option_dials_the_agent_after_the_wait(rig: Rig) -> None:
     assert rig.app.outcomes == [Outcome.AGENT]
 
 
+async def test_caller_hanging_up_while_with_the_agent_is_an_agent_outcome(rig: Rig) -> None:
+    peer = await rig.call(FakeAsterisk(keys=["1", "3"], hangup_in_dial=True), rig.outbound())
+    assert peer.dialed == ["PJSIP/agent100,30"]
+    assert peer.commands[-1] in ("GET VARIABLE DIALSTATUS", "HANGUP")
+    assert rig.app.outcomes == [Outcome.AGENT]
+
+
+async def test_agent_not_answering_books_a_callback(rig: Rig) -> None:
+    peer = await rig.call(FakeAsterisk(keys=["1", "3"], dial_status="NOANSWER"), rig.outbound())
+    assert "En este momento no hay asesores disponibles" in rig.heard(peer)
+    [cb] = await rig.rows(CallbackRow)
+    assert (cb.account_id, cb.campaign_id, cb.number) == (rig.account_id, rig.campaign_id, PHONE)
+    assert rig.app.outcomes == [Outcome.CALLBACK_REQUESTED]
+
+
 async def test_caller_hanging_up_mid_promise_stores_no_promise(rig: Rig) -> None:
     peer = FakeAsterisk(keys=["1", "2", "1", *"0512", "1"], hangup_after_commands=12)
     await rig.call(peer, rig.outbound())
