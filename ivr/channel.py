@@ -200,6 +200,14 @@ class AgiChannel:
         await self.exec("Dial", f"{dial_string},{ring_seconds}")
         return (await self.get_variable("DIALSTATUS")) or "UNKNOWN"
 
+    async def join_conference(self, name: str, options: str = "") -> bool:
+        """Join the agent's ConfBridge if someone is in it; False (not joined) when it is empty."""
+        parties = await self.get_variable(f"CONFBRIDGE_INFO(parties,{name})")
+        if not parties or not parties.isdigit() or int(parties) < 1:
+            return False
+        await self.exec("ConfBridge", f"{name},{options}" if options else name)
+        return True
+
     async def hangup(self) -> None:
         try:
             await self.command("HANGUP")

@@ -27,6 +27,20 @@ class AgentRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentTarget:
+    """Where the caller goes to meet the agent.
+
+    ``dial``: ``address`` is a dial string (the agent's phone or a queue), joined by ``Dial``.
+    ``confbridge``: ``address`` is the agent's conference (``recobro-agent-<id>``, where the
+    platform keeps a working agent); ``options`` are the bridge and user profiles.
+    """
+
+    kind: str  # "dial" | "confbridge"
+    address: str
+    options: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Availability:
     open: bool  # agents work now (else a callback is offered)
     wait_seconds: float | None = None  # estimated wait, when known
@@ -36,8 +50,8 @@ class Availability:
 class AgentDesk(Protocol):
     async def availability(self, campaign_id: int | None, skills: tuple[str, ...]) -> Availability: ...
 
-    async def reserve(self, request: AgentRequest, within: float) -> str | None:
-        """The dial string of an agent reserved for this caller, or None if none in ``within`` s."""
+    async def reserve(self, request: AgentRequest, within: float) -> AgentTarget | None:
+        """Where to send the caller: an agent reserved for them, or None if none in ``within`` s."""
         ...
 
     async def release(self, call_id: str, connected: bool) -> None:

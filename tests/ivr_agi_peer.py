@@ -13,6 +13,17 @@ import shlex
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from ivr.identity import hash_pin
+from recobro.storage.models import AccountRow, CallRow, CampaignRow, PhoneRow
+
+NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # Thursday 12:00 in Mexico City
+PHONE = "+525512345678"
 
 
 def agi_headers(script: str, *, caller_id: str = "unknown", extra: Mapping[str, str] | None = None) -> bytes:
@@ -112,6 +123,9 @@ class FakeAsterisk:
         if head == "GET VARIABLE":
             value = self.variables.get(words[2])
             return "200 result=0" if value is None else f"200 result=1 ({value})"
+        if words[0] == "EXEC" and words[1] == "ConfBridge":
+            self.dialed.append(words[2])
+            return "200 result=0"
         if words[0] == "EXEC" and words[1] == "Dial":
             self.dialed.append(words[2])
             self.variables["DIALSTATUS"] = self.dial_status
@@ -121,3 +135,44 @@ class FakeAsterisk:
         if words[0] == "VERBOSE":
             return "200 result=1"
         return "510 Invalid or unknown command"
+
+
+async def seed_ivr(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+    """One debtor (PIN 482913, id ending 0109, phone PHONE), an ivr campaign, call c0ffee0001."""
+    async with sessions() as s, s.begin():
+        account = AccountRow(
+            external_ref="A-1001",
+            debtor_name="María Pérez",
+            national_id="PEGM800101MDFRRR09",
+            balance=Decimal("1234.50"),
+            currency="MXN",
+            due_date=date(2026, 11, 5),
+            days_past_due=21,
+            language="es",
+            state="MX-CMX",
+            region="MX",
+            pin_hash=hash_pin("482913"),
+            extra={"skills": ["early"]},
+            content_hash="x",
+            created_at=NOW,
+            updated_at=NOW,
+        )
+        account.phones = [PhoneRow(e164=PHONE, position=1, type="mobile")]
+        s.add(account)
+        campaign = CampaignRow(
+            name="ivr-early",
+            mode="ivr",
+            company_name="Cobranza Uno",
+            callback_number="+525511112222",
+            promise_horizon_days=30,
+            required_skills=["es"],
+            created_at=NOW,
+        )
+        s.add(campaign)
+        await s.flush()
+        await s.execute(
+            insert(CallRow).values(
+                id="c0ffee0001", campaign_id=campaign.id, account_id=account.id, number=PHONE, mode="ivr"
+            )
+        )
+        return account.id, campaign.id

@@ -195,14 +195,16 @@ class FlowRunner:
         request = AgentRequest(
             self.call.call_id, self.call.account_id, self.call.campaign_id, self.call.number, action.skills
         )
-        dial = await self.s.agents.reserve(request, self.s.agent_within)
-        if dial is None:
+        target = await self.s.agents.reserve(request, self.s.agent_within)
+        if target is None:
             return Done(False)
         connected = False
         try:
             await self.channel.set_variable("RECOBRO_ACCOUNT_ID", str(self.call.account_id))
-            status = await self.channel.transfer(dial)
-            connected = status == "ANSWER"
+            if target.kind == "confbridge":
+                connected = await self.channel.join_conference(target.address, target.options)
+            else:
+                connected = await self.channel.transfer(target.address) == "ANSWER"
         finally:
             await self.s.agents.release(self.call.call_id, connected)
         return Done(connected)

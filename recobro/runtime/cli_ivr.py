@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.agents import StaticAgentDesk
 from ivr.app import IvrApp, IvrDefaults
 from ivr.flows.runner import IvrServices
-from ivr.ports import AgentDesk
+from ivr.ports import AgentDesk, AgentTarget
 from ivr.prompts.cache import PromptCache
 from ivr.prompts.tts import EspeakEngine
 from ivr.server import FastAgiServer
@@ -62,7 +62,9 @@ def build_ivr(
     return app, server, cache
 
 
-async def _run(settings: Settings, agent_dial: str | None, pay_link: str, opens: time, closes: time) -> int:
+async def _run(
+    settings: Settings, target: AgentTarget | None, pay_link: str, opens: time, closes: time, pbx_prompts: str | None
+) -> int:
     from recobro.storage.db import make_engine, make_sessionmaker
     from recobro.storage.migrate import upgrade_engine
 
@@ -72,8 +74,10 @@ async def _run(settings: Settings, agent_dial: str | None, pay_link: str, opens:
     try:
         await upgrade_engine(db)
         zone = ZoneInfo(ZONE)
-        desk = StaticAgentDesk(agent_dial, now=lambda: datetime.now(zone), opens=opens, closes=closes)
+        desk = StaticAgentDesk(target, now=lambda: datetime.now(zone), opens=opens, closes=closes)
         _app, server, cache = build_ivr(settings, make_sessionmaker(db), desk, pay_link=pay_link)
+        if pbx_prompts:
+            cache.pbx_directory = pbx_prompts
         started = _time.perf_counter()
         new = await cache.prerender_fixed()
         typer.echo(
@@ -111,6 +115,16 @@ def ivr_command(
         str | None,
         typer.Option("--agent-dial", help="A quién marcar en la opción 3 / dial string for option 3 (PJSIP/…)"),
     ] = None,
+    agent_bridge: Annotated[
+        str | None,
+        typer.Option("--agent-bridge", help="ConfBridge del asesor / the agent's ConfBridge (recobro-agent-<id>)"),
+    ] = None,
+    pbx_prompts: Annotated[
+        str | None,
+        typer.Option(
+            "--pbx-prompts", help="Ruta de los mensajes vista por Asterisk / prompts path as Asterisk sees it"
+        ),
+    ] = None,
     pay_link: Annotated[
         str, typer.Option("--pay-link", help="Enlace de pago; {ref} es la cuenta / payment link, {ref}: account")
     ] = "https://pagos.example.com/p/{ref}",
@@ -132,7 +146,14 @@ def ivr_command(
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
-    code = asyncio.run(_run(load_settings(), agent_dial, pay_link, open_at, close_at))
+    target = (
+        AgentTarget("confbridge", agent_bridge, "recobro-agent-bridge,recobro-debtor")
+        if agent_bridge
+        else AgentTarget("dial", agent_dial)
+        if agent_dial
+        else None
+    )
+    code = asyncio.run(_run(load_settings(), target, pay_link, open_at, close_at, pbx_prompts))
     if code:
         raise typer.Exit(code)
 

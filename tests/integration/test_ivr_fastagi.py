@@ -17,14 +17,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from ivr.agents import StaticAgentDesk
 from ivr.app import IvrApp, IvrDefaults
 from ivr.flows.model import Outcome
 from ivr.flows.runner import IvrServices
-from ivr.identity import hash_pin
+from ivr.ports import AgentTarget
 from ivr.prompts.cache import PromptCache
 from ivr.prompts.tts import EspeakEngine
 from ivr.server import FastAgiServer
@@ -35,21 +35,17 @@ from recobro.storage.migrate import upgrade_engine
 from recobro.storage.models import (
     AccountRow,
     CallbackRow,
-    CallRow,
-    CampaignRow,
     DispositionRow,
     IvrEventRow,
-    PhoneRow,
     PromiseRow,
     SmsOutboxRow,
 )
 from recobro.storage.repositories.ivr import IvrRepository
-from tests.ivr_agi_peer import FakeAsterisk
+from tests.ivr_agi_peer import NOW, PHONE, FakeAsterisk, seed_ivr
 
-NOW = datetime(2026, 11, 26, 18, 0, tzinfo=UTC)  # Thursday 12:00 in Mexico City
 AFTER_HOURS = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)  # 22:00 in Mexico City
-PHONE = "+525512345678"
 _ZONE = ZoneInfo("America/Mexico_City")
+AGENT_PHONE = AgentTarget("dial", "PJSIP/agent100")
 
 
 @dataclass
@@ -98,64 +94,24 @@ def _need_espeak() -> None:
         pytest.skip("espeak-ng is not installed (Debian package espeak-ng)")
 
 
-async def _seed(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
-    async with sessions() as s, s.begin():
-        account = AccountRow(
-            external_ref="A-1001",
-            debtor_name="María Pérez",
-            national_id="PEGM800101MDFRRR09",
-            balance=Decimal("1234.50"),
-            currency="MXN",
-            due_date=date(2026, 11, 5),
-            days_past_due=21,
-            language="es",
-            state="MX-CMX",
-            region="MX",
-            pin_hash=hash_pin("482913"),
-            extra={"skills": ["early"]},
-            content_hash="x",
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        account.phones = [PhoneRow(e164=PHONE, position=1, type="mobile")]
-        s.add(account)
-        campaign = CampaignRow(
-            name="ivr-early",
-            mode="ivr",
-            company_name="Cobranza Uno",
-            callback_number="+525511112222",
-            promise_horizon_days=30,
-            required_skills=["es"],
-            created_at=NOW,
-        )
-        s.add(campaign)
-        await s.flush()
-        await s.execute(
-            insert(CallRow).values(
-                id="c0ffee0001", campaign_id=campaign.id, account_id=account.id, number=PHONE, mode="ivr"
-            )
-        )
-        return account.id, campaign.id
-
-
 @pytest.fixture(scope="module")
 def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("prompts")  # shared: each sentence is rendered once per module
 
 
 def _rig_factory(tmp_path: Path, prompts: Path):  # type: ignore[no-untyped-def]
-    async def make(now: datetime = NOW, agent_dial: str | None = "PJSIP/agent100") -> AsyncIterator[Rig]:
+    async def make(now: datetime = NOW, agent: AgentTarget | None = AGENT_PHONE) -> AsyncIterator[Rig]:
         _need_espeak()
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ivr.sqlite3'}")
         await upgrade_engine(engine)
         sessions = make_sessionmaker(engine)
-        account_id, campaign_id = await _seed(sessions)
+        account_id, campaign_id = await seed_ivr(sessions)
         cache = PromptCache(prompts, EspeakEngine())
         await cache.prerender_fixed()
         services = IvrServices(
             store=SqlIvrStore(IvrRepository(sessions)),
             sms=OutboxSmsGateway(sessions, now=lambda: now),
-            agents=StaticAgentDesk(agent_dial, now=lambda: now.astimezone(_ZONE), wait_seconds=90),
+            agents=StaticAgentDesk(agent, now=lambda: now.astimezone(_ZONE), wait_seconds=90),
             cache=cache,
             now=lambda: now,
             inter_digit=0.2,
@@ -274,6 +230,19 @@ async def test_agent_not_answering_books_a_callback(rig: Rig) -> None:
     [cb] = await rig.rows(CallbackRow)
     assert (cb.account_id, cb.campaign_id, cb.number) == (rig.account_id, rig.campaign_id, PHONE)
     assert rig.app.outcomes == [Outcome.CALLBACK_REQUESTED]
+
+
+async def test_agent_in_a_conference_is_joined_only_when_present(tmp_path: Path, prompts_dir: Path) -> None:
+    bridge = AgentTarget("confbridge", "recobro-agent-7", "recobro-agent-bridge,recobro-debtor")
+    async for rig in _rig_factory(tmp_path, prompts_dir)(agent=bridge):
+        present = FakeAsterisk(keys=["1", "3"], variables={"CONFBRIDGE_INFO(parties,recobro-agent-7)": "1"})
+        await rig.call(present, rig.outbound())
+        assert present.dialed == ["recobro-agent-7,recobro-agent-bridge,recobro-debtor"]
+        assert rig.app.outcomes == [Outcome.AGENT]
+        empty = FakeAsterisk(keys=["1", "3"], variables={"CONFBRIDGE_INFO(parties,recobro-agent-7)": "0"})
+        await rig.call(empty, rig.outbound())
+        assert empty.dialed == []
+        assert rig.app.outcomes[-1] is Outcome.CALLBACK_REQUESTED
 
 
 async def test_caller_hanging_up_mid_promise_stores_no_promise(rig: Rig) -> None:
