@@ -313,6 +313,28 @@ class AcdService:
                 listener(held.campaign_id, seen)
         return found
 
+    async def hold_for_dial(self, agent_id: int, call: CallOffer) -> AgentProfile:
+        """Hold a paused or ready agent for the call they dial themselves; returns who (their leg).
+
+        The call then moves the agent like an offered one: bridged -> on call, ended before the
+        bridge -> ready, ended after -> wrap-up. ``release_dial`` undoes it if the PBX refuses.
+        """
+        agent = self._get(agent_id)
+        if agent.status.state not in (AgentState.READY, AgentState.PAUSED):
+            raise Conflict(
+                f"no se puede marcar en estado {agent.status.state.value} / cannot dial while "
+                f"{agent.status.state.value}",
+                code="not_idle",
+            )
+        agent.assignment = Assignment(agent_id=agent_id, call_id=call.call_id, campaign_id=call.campaign_id,
+                                      account_id=call.account_id, number=call.number, offered_at=self._clock.now())
+        self._move(agent, AgentAction.DIAL, call_id=call.call_id, reason="dial")
+        self._by_call[call.call_id] = agent_id
+        return agent.profile
+
+    def release_dial(self, agent_id: int, call_id: str) -> None:
+        self._release(self._get(agent_id), call_id)
+
     # --- what the dialer asks ---------------------------------------------------------------
 
     async def offer(self, offer: CallOffer, within: float) -> int | None:

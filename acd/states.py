@@ -7,6 +7,7 @@ says (the campaign's wrap-up limit ran out) and what a supervisor forces are act
 action it does not list is an ``InvalidTransition`` that changes nothing.
 
     LOGGED_OUT ─login─► PAUSED ─ready─► READY ─reserve─► RESERVED ─connect─► ON_CALL
+                          └──── dial (a preview or manual call) ──► RESERVED
                           ▲  ◄─pause──   ▲  ◄─release──                     │
                           │              │                                hangup
                           │              ├──────dispose / wrap_expired── WRAP_UP ◄┘
@@ -47,6 +48,7 @@ class AgentAction(enum.StrEnum):
     PAUSE = "pause"
     LOGOUT = "logout"
     RESERVE = "reserve"  # the ACD offers a person to the agent
+    DIAL = "dial"  # the agent dials a number themselves (preview or manual): held while it rings
     RELEASE = "release"  # the offer fell through (the person hung up before the bridge)
     CONNECT = "connect"  # the PBX bridged the person with the agent
     HANGUP = "hangup"  # the call ended, whoever hung up
@@ -67,6 +69,8 @@ _TABLE: dict[tuple[AgentState, AgentAction], AgentState] = {
     (AgentState.READY, AgentAction.PAUSE): AgentState.PAUSED,
     (AgentState.READY, AgentAction.LOGOUT): AgentState.LOGGED_OUT,
     (AgentState.READY, AgentAction.RESERVE): AgentState.RESERVED,
+    (AgentState.READY, AgentAction.DIAL): AgentState.RESERVED,
+    (AgentState.PAUSED, AgentAction.DIAL): AgentState.RESERVED,
     (AgentState.RESERVED, AgentAction.RELEASE): AgentState.READY,
     (AgentState.RESERVED, AgentAction.CONNECT): AgentState.ON_CALL,
     (AgentState.ON_CALL, AgentAction.HANGUP): AgentState.WRAP_UP,
@@ -136,9 +140,9 @@ def apply(
     nxt = _TABLE.get((state, action))
     if nxt is None:
         raise InvalidTransition(f"agent: {action.value} not allowed in state {state.value}")
-    if action == AgentAction.RESERVE:
+    if action in (AgentAction.RESERVE, AgentAction.DIAL):
         if not call_id:
-            raise InvalidTransition("agent: reserve needs the call offered")
+            raise InvalidTransition(f"agent: {action.value} needs the call")
         return AgentStatus(state=nxt, since=at, call_id=call_id)
     if action in _ABOUT_CALL and call_id is not None and call_id != status.call_id:
         raise InvalidTransition(f"agent: {action.value} for call {call_id}, agent has {status.call_id}")

@@ -5,7 +5,8 @@
          │ originate / hangup / play        ▲ offer / floor (DeskForDialer adapts the two)
          └─────────── CampaignEngine ───────┘
     SimAgents ──(bus agent.<id>)──► AcdService.hangup / dispose ──► DispositionRow, PromiseRow, CallbackRow
-    uvicorn ──► agent_desktop_api.create_app(DesktopServices)
+    uvicorn ──► agent_desktop_api.create_app(DesktopServices: auth, ACD, engines, sessions, bus, ManualDialer)
+    desktop's manual dial ──► ManualDialer ──► originate (no AMD), bridge on answer ◄── pump
 
 The dialer and the ACD never import each other: ``DeskForDialer`` turns the ACD's floor view and
 offers into the dialer's ``AgentDesk`` shapes. Every part reads one ``SimClock`` (speed and the
@@ -42,6 +43,7 @@ from dialer.ports import AgentFloor, PersonOffer
 from recobro.bus import LocalBus
 from recobro.domain.errors import NotFound, ValidationError
 from recobro.runtime.demo_seed import ensure_sim_agents, sim_username
+from recobro.runtime.manual_dial import ManualDialer
 from recobro.runtime.settings import Settings
 from recobro.runtime.sim_agents import SimAgents
 from recobro.runtime.sim_clock import DEMO_ZONE, SimClock, sim_wall_start
@@ -141,13 +143,18 @@ class Platform:
         self.accounts: int = parts["accounts"]
         self.closed_on_start: int = parts["closed_on_start"]
         self.engines = {self.engine.id: self.engine}
+        self.manual = ManualDialer(
+            acd=self.acd, port=self.port, calls=CallRepository(self.sessions), clock=self.clock,
+            caller_id=lambda cid: self.engines[cid].campaign.callback_number if cid in self.engines else "",
+        )
         self.auth = Authenticator(self.sessions, secret=self.settings.token_secret,
                                   ttl_seconds=self.settings.token_ttl_seconds)
         self.app = create_app(
             DesktopServices(campaigns=CampaignsDirectory(CampaignRepository(self.sessions), self.engines),
                             agents=self.acd, telephony="sim", auth=self.auth, acd=self.acd, engines=self.engines,
                             sessions=self.sessions, db=self.db, clock=self.clock, bus=self.bus, zone=DEMO_ZONE,
-                            region=self.settings.region, reports_dir=self.settings.data_dir / "reports")
+                            region=self.settings.region, reports_dir=self.settings.data_dir / "reports",
+                            dialer=self.manual)
         )
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
@@ -197,7 +204,7 @@ class Platform:
 
     async def _pump(self) -> None:
         async for event in self.port.events():
-            for handle in (self.engine.handle, self.acd.handle):
+            for handle in (self.engine.handle, self.acd.handle, self.manual.handle):
                 try:
                     await handle(event)
                 except Exception:  # one faulty handler must not stop the platform's events

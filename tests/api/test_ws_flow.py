@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from recobro.runtime.settings import Settings
 from recobro.runtime.wiring import ServeOptions, build_platform
 from recobro.storage.db import make_engine, make_sessionmaker
-from recobro.storage.models import CampaignChangeRow, CampaignRow, DispositionRow, PromiseRow
+from recobro.storage.models import CallRow, CampaignChangeRow, CampaignRow, DispositionRow, PromiseRow
 from tests.api.helpers import NOON_CDMX, SECRET, Desk, next_of, seeded_db, state_of
 
 
@@ -109,3 +109,67 @@ async def test_a_call_reaches_the_skilled_agent_who_records_a_promise_and_the_su
     assert promise.amount == amount and promise.account_id == account["id"] and promise.status == "pending"
     assert [(c.field, c.old_value, c.new_value, c.changed_by) for c in change] == [
         ("target_abandon_rate", "0.03", "0.02", "supervisor")]
+
+
+async def test_a_preview_call_dialed_by_the_agent_rings_through_the_pbx_and_is_recorded(tmp_path: Path) -> None:
+    settings = await _prepare(tmp_path)
+    db = make_engine(settings.effective_database_url)
+    async with make_sessionmaker(db)() as s, s.begin():  # the predictive engine stays quiet
+        await s.execute(update(CampaignRow).values(paused=True))
+    await db.dispose()
+    platform = await build_platform(settings, ServeOptions(campaign="demo", sim_agents=0, speed=10.0,
+                                                           wall_start=NOON_CDMX))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    await platform.start(sockets=[sock])
+    d = Desk(f"127.0.0.1:{sock.getsockname()[1]}", platform.acd, None, platform.clock,  # type: ignore[arg-type]
+             platform.sessions, platform.engine.id)
+    dialed: list[str] = []
+    try:
+        while not (platform._server and platform._server.started):
+            await asyncio.sleep(0.02)
+        me = await d.login("sim02")
+        async with d.ws("/ws/agent", me["token"]) as ws:
+            await state_of(ws, "paused")
+            talked = None
+            for _ in range(8):  # some debtors do not answer: the next preview, until one does
+                await ws.send(json.dumps({"type": "preview_request"}))
+                preview = await next_of(ws, "preview")
+                await ws.send(json.dumps({"type": "preview_dial", "account_id": preview["account"]["id"]}))
+                started = await next_of(ws, "dial_started", "error")
+                assert started["type"] == "dial_started", started
+                dialed.append(started["call_id"])
+                assert platform.acd.assignment(me["agent_id"]) is None or (
+                    platform.acd.assignment(me["agent_id"]).call_id == started["call_id"])  # type: ignore[union-attr]
+                st = await next_of(ws, "state", timeout=20)  # held (reserved) while it rings, then the outcome
+                while st["state"] == "reserved":
+                    assert st["call"]["call_id"] == started["call_id"]
+                    st = await next_of(ws, "state", timeout=60)
+                if st["state"] == "on_call":
+                    talked = preview
+                    break
+                await ws.send(json.dumps({"type": "pause", "reason": "break"}))  # back from ready
+                await state_of(ws, "paused")
+            assert talked is not None, "no debtor answered eight preview calls"
+            await ws.send(json.dumps({"type": "hangup"}))
+            await state_of(ws, "wrap_up", timeout=20)
+            await ws.send(json.dumps({"type": "manual_dial", "account_id": talked["account"]["id"]}))
+            refused = await next_of(ws, "error")
+            assert refused["error"] == "not_idle"  # in wrap-up: dispose first
+            await ws.send(json.dumps({"type": "disposition", "code": "refused", "idempotency_key": dialed[-1]}))
+            await next_of(ws, "disposition_saved")
+            await ws.send(json.dumps({"type": "manual_dial", "account_id": talked["account"]["id"]}))
+            again = await next_of(ws, "error", "dial_started")
+            assert again["type"] == "error" and again["error"] == "compliance_refused" and again["rule"]
+    finally:
+        await platform.stop()
+        sock.close()
+    db = make_engine(settings.effective_database_url)
+    try:
+        async with make_sessionmaker(db)() as s:
+            rows = (await s.execute(select(CallRow).where(CallRow.id.in_(dialed)))).scalars().all()
+    finally:
+        await db.dispose()
+    assert {r.mode for r in rows} == {"manual"} and len(rows) == len(dialed)
+    assert all(r.agent_id == me["agent_id"] and r.ended_at is not None for r in rows)
+    assert rows and any(r.connected_at is not None for r in rows)
