@@ -37,8 +37,14 @@ async def login(body: LoginIn, svc: Services) -> LoginOut:
 
 @router.post("/api/auth/logout")
 async def logout(who: Anyone, svc: Services) -> dict[str, Any]:
+    """Revoke the token; an agent is also logged out of the ACD (after the call in hand, if any)."""
     authenticator(svc).revoke(who)
-    return {"ok": True}
+    acd = svc.acd
+    state = None
+    if who.role == "agent" and acd is not None and acd.known(who.agent_id) and acd.status(who.agent_id).logged_in:
+        after = await acd.logout(who.agent_id)
+        state = after.state.value
+    return {"ok": True, "state": state}
 
 
 @router.get("/api/auth/me")

@@ -59,10 +59,25 @@ async def penetration(who: Supervisor, svc: Services) -> dict[str, Any]:
     for cid, name in sorted(names.items(), key=lambda kv: str(kv[1])):
         engine = svc.engines.get(int(cid))
         size, done = int(sizes.get(cid, 0)), int(dialed.get(cid, 0))
+        held = dict(engine.held_back) if engine is not None else {}
         out.append({"id": cid, "name": name, "accounts": size, "dialed": done, "contacted": int(reached.get(cid, 0)),
-                    "remaining": max(0, size - done),
-                    "remaining_by_reason": dict(engine.held_back) if engine is not None else {}})
+                    "remaining": max(0, size - done), "remaining_by_reason": _by_reason(held), "held_back": held})
     return {"campaigns": out}
+
+
+def _by_reason(held: dict[str, int]) -> dict[str, int]:
+    """The hopper's refusals of the last batch (by rule id) grouped as the console shows them."""
+    out = {"outside_window": 0, "frequency_cap": 0, "do_not_call": 0, "other": 0}
+    for rule, n in held.items():
+        if rule.startswith("window."):
+            out["outside_window"] += n
+        elif rule.startswith(("frequency.", "retry.", "abandon.", "colombia.")):
+            out["frequency_cap"] += n
+        elif rule.startswith("dnc."):
+            out["do_not_call"] += n
+        else:
+            out["other"] += n
+    return out
 
 
 @router.get("/api/campaigns/{campaign_id}")
@@ -75,7 +90,15 @@ async def get_campaign(campaign_id: int, who: Supervisor, svc: Services) -> dict
 
 @router.patch("/api/campaigns/{campaign_id}")
 async def edit_campaign(campaign_id: int, body: CampaignIn, who: Supervisor, svc: Services) -> dict[str, Any]:
-    return await _admin(svc).edit_campaign(campaign_id, body)
+    """The stored settings; a new wrap-up limit applies to the running ACD at once.
+
+    Pacing fields of a campaign being dialed change live through the supervisor's socket
+    (the engine's ``update``), which also records who changed what.
+    """
+    edited = await _admin(svc).edit_campaign(campaign_id, body)
+    if body.wrap_up_limit_seconds is not None and svc.acd is not None:
+        svc.acd.set_wrap_up_limit(campaign_id, body.wrap_up_limit_seconds)
+    return edited
 
 
 @router.post("/api/campaigns/{campaign_id}/accounts")

@@ -57,7 +57,7 @@ async def test_login_roles_and_the_agent_cannot_act_for_another(tmp_path: Path) 
             assert (await a.get(f"/api/kpis/agents/{other['agent_id']}")).status_code == 403
             assert (await a.get("/api/dispositions")).status_code == 200
             assert (await a.get("/api/agents/me/callbacks?due=today")).json() == {"callbacks": []}
-            assert (await a.post("/api/auth/logout")).json() == {"ok": True}
+            assert (await a.post("/api/auth/logout")).json() == {"ok": True, "state": None}
             assert (await a.get("/api/dispositions")).status_code == 401  # the token was revoked
         async with client(d.base, sup["token"]) as s:
             assert (await s.get("/api/agents/me/callbacks")).status_code == 403  # agents only

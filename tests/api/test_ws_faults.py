@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 import websockets
 from sqlalchemy import func, select
@@ -207,3 +208,18 @@ async def test_another_agents_token_cannot_touch_the_call_and_every_move_is_stor
                                      .order_by(AgentStateChangeRow.id))).all()
         assert [tuple(m) for m in moves] == [("paused", "login"), ("ready", "ready"), ("reserved", "offer"),
                                               ("on_call", "bridged")]
+
+
+async def test_logging_out_ends_the_acd_session_and_a_new_wrap_up_limit_applies_live(tmp_path: Path) -> None:
+    async with desk(tmp_path) as d:
+        me = await d.login("sim01")
+        sup = await d.token("supervisor")
+        async with httpx2.AsyncClient(base_url=f"http://{d.base}", headers={"Authorization": f"Bearer {sup}"}) as s:
+            r = await s.patch(f"/api/campaigns/{d.campaign_id}", json={"wrap_up_limit_seconds": 30})
+            assert r.status_code == 200 and d.acd.wrap_up_limit(d.campaign_id) == 30
+        async with d.ws("/ws/agent", me["token"]) as ws:
+            await ready_agent(d, ws)
+            headers = {"Authorization": f"Bearer {me['token']}"}
+            async with httpx2.AsyncClient(base_url=f"http://{d.base}", headers=headers) as a:
+                assert (await a.post("/api/auth/logout")).json() == {"ok": True, "state": "logged_out"}
+            await state_of(ws, "logged_out")
