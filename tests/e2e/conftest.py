@@ -89,6 +89,7 @@ def asterisk() -> Iterator[RunningAsterisk]:
         sip_bind="127.0.0.1",
         sip_port=free_udp_port(),
         http_port=free_port(),
+        agi_port=free_port(),  # tests that need FastAGI listen here
         hold_seconds=20,
         callback_number="+1234",  # the spoken fallback of the abandon message stays short
         test_contexts=True,

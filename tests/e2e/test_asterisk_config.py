@@ -61,8 +61,15 @@ def test_every_module_listed_in_modules_conf_is_running(asterisk: RunningAsteris
 def test_dialplan_show_has_every_context(asterisk: RunningAsterisk) -> None:
     extensions = render_config(asterisk.params)["extensions.conf"]
     contexts = set(re.findall(r"^\[([\w-]+)\]", extensions, re.M)) - {"general", "globals"}
-    assert {"recobro-outbound", "recobro-agent", "recobro-connect", "recobro-abandon", "recobro-ivr",
-            "recobro-inbound", "recobro-test-outbound"} <= contexts
+    assert {
+        "recobro-outbound",
+        "recobro-agent",
+        "recobro-connect",
+        "recobro-abandon",
+        "recobro-ivr",
+        "recobro-inbound",
+        "recobro-test-outbound",
+    } <= contexts
     shown = asterisk.rx("dialplan show")
     for context in sorted(contexts):
         assert f"[ Context '{context}' created by 'pbx_config' ]" in shown, context

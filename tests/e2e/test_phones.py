@@ -9,6 +9,8 @@ joins the agent's own bridge; without an agent the person hears the abandon mess
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 
 import pytest
@@ -20,15 +22,30 @@ from tests.e2e.conftest import RunningAsterisk
 pytestmark = pytest.mark.asterisk
 
 
-def _originate(ami: AmiProbe, phone: SippPhone, call_id: str, *, timeout_ms: int = 8000,
-               context: str = "recobro-outbound", exten: str = "s", variables: dict[str, str] | None = None,
-               endpoint: str = "carrier") -> None:
+def _originate(
+    ami: AmiProbe,
+    phone: SippPhone,
+    call_id: str,
+    *,
+    timeout_ms: int = 8000,
+    context: str = "recobro-outbound",
+    exten: str = "s",
+    variables: dict[str, str] | None = None,
+    endpoint: str = "carrier",
+) -> None:
     variables = {"RECOBRO_CALL_ID": call_id, **(variables or {})}
-    reply = ami.action({
-        "Action": "Originate", "Channel": phone.dial_string(call_id, endpoint), "Context": context,
-        "Exten": exten, "Priority": "1", "Async": "true", "Timeout": str(timeout_ms),
-        "Variable": [f"{k}={v}" for k, v in variables.items()],
-    })
+    reply = ami.action(
+        {
+            "Action": "Originate",
+            "Channel": phone.dial_string(call_id, endpoint),
+            "Context": context,
+            "Exten": exten,
+            "Priority": "1",
+            "Async": "true",
+            "Timeout": str(timeout_ms),
+            "Variable": [f"{k}={v}" for k, v in variables.items()],
+        }
+    )
     assert reply["Response"] == "Success", reply
 
 
@@ -37,14 +54,27 @@ def _hangup_of(ami: AmiProbe, call_id: str, timeout: float = 10.0) -> Message:
 
 
 def _answered_at(ami: AmiProbe, call_id: str) -> float:
-    up = ami.wait(lambda m: m.get("Event") == "Newstate" and m.get("ChannelStateDesc") == "Up"
-                  and m.get("var.RECOBRO_CALL_ID") == call_id)
+    up = ami.wait(
+        lambda m: (
+            m.get("Event") == "Newstate"
+            and m.get("ChannelStateDesc") == "Up"
+            and m.get("var.RECOBRO_CALL_ID") == call_id
+        )
+    )
     return float(up["Timestamp"])
 
 
 def test_each_debtor_phone_kind_gets_its_outcome(ami: AmiProbe, sipp_phones: dict[str, SippPhone]) -> None:
-    calls = {"person-1": "person", "person-2": "person", "machine-1": "machine", "machine-2": "machine",
-             "busy-1": "busy", "reject-1": "reject", "decline-1": "decline", "ring-1": "ring"}
+    calls = {
+        "person-1": "person",
+        "person-2": "person",
+        "machine-1": "machine",
+        "machine-2": "machine",
+        "busy-1": "busy",
+        "reject-1": "reject",
+        "decline-1": "decline",
+        "ring-1": "ring",
+    }
     ring_before = sipp_phones["ring"].counts().get("successful", 0)
     for call_id, kind in calls.items():
         _originate(ami, sipp_phones[kind], call_id, timeout_ms=3000 if kind == "ring" else 8000)
@@ -79,24 +109,32 @@ def test_each_debtor_phone_kind_gets_its_outcome(ami: AmiProbe, sipp_phones: dic
 def test_a_person_redirected_to_an_agent_joins_the_agents_bridge(
     ami: AmiProbe, asterisk: RunningAsterisk, sipp_phones: dict[str, SippPhone]
 ) -> None:
-    _originate(ami, sipp_phones["agent"], "agent-leg-1001", context="recobro-agent", exten="1001",
-               endpoint="agent-phones")
-    session = ami.wait(lambda m: m.get("UserEvent") == "RecobroAgentSession" and m.get("AgentId") == "1001")
+    _originate(
+        ami, sipp_phones["agent"], "agent-leg-7301", context="recobro-agent", exten="7301", endpoint="agent-phones"
+    )
+    session = ami.wait(lambda m: m.get("UserEvent") == "RecobroAgentSession" and m.get("AgentId") == "7301")
     assert session["State"] == "joined"
-    ami.wait(lambda m: m.get("Event") == "ConfbridgeJoin" and m.get("Conference") == "recobro-agent-1001")
+    ami.wait(lambda m: m.get("Event") == "ConfbridgeJoin" and m.get("Conference") == "recobro-agent-7301")
 
     _originate(ami, sipp_phones["person"], "debtor-1")
     holding = ami.user_event("RecobroHolding", "debtor-1")
     sent = time.monotonic()
-    reply = ami.action({"Action": "Redirect", "Channel": holding["Channel"], "Context": "recobro-connect",
-                        "Exten": "1001", "Priority": "1"})
+    reply = ami.action(
+        {
+            "Action": "Redirect",
+            "Channel": holding["Channel"],
+            "Context": "recobro-connect",
+            "Exten": "7301",
+            "Priority": "1",
+        }
+    )
     assert reply["Response"] == "Success", reply
     joined = ami.wait(lambda m: m.get("Event") == "ConfbridgeJoin" and m.get("var.RECOBRO_CALL_ID") == "debtor-1")
     latency = float(joined["_received"]) - sent
-    assert joined["Conference"] == "recobro-agent-1001"
+    assert joined["Conference"] == "recobro-agent-7301"
     assert latency < 0.5, f"redirect -> in the agent's bridge took {latency:.3f} s"
     ami.user_event("RecobroConnect", "debtor-1")
-    listing = asterisk.rx("confbridge list recobro-agent-1001")
+    listing = asterisk.rx("confbridge list recobro-agent-7301")
     assert len(re.findall(r"PJSIP/carrier-\w+", listing)) == 1, listing
     assert len(re.findall(r"PJSIP/agent-phones-\w+", listing)) == 1, listing
 
@@ -104,7 +142,7 @@ def test_a_person_redirected_to_an_agent_joins_the_agents_bridge(
     assert ami.action({"Action": "Hangup", "Channel": holding["Channel"]})["Response"] == "Success"
     _hangup_of(ami, "debtor-1")
     time.sleep(0.2)
-    listing = asterisk.rx("confbridge list recobro-agent-1001")
+    listing = asterisk.rx("confbridge list recobro-agent-7301")
     assert "PJSIP/agent-phones-" in listing and "PJSIP/carrier-" not in listing, listing
 
     agent_channel = session["Channel"]
@@ -117,11 +155,16 @@ def test_without_an_agent_the_person_hears_the_abandon_message(
     # 1. redirected to an agent who is not in their bridge, with a message to play;
     # 2. nobody connects it before the holding time ends, and the message name is refused.
     _originate(ami, sipp_phones["person"], "abandon-1", variables={"RECOBRO_MESSAGE": "beep"})
-    _originate(ami, sipp_phones["person"], "abandon-2",
-               variables={"RECOBRO_HOLD_SECONDS": "1", "RECOBRO_MESSAGE": "../../../etc/passwd"})
+    _originate(
+        ami,
+        sipp_phones["person"],
+        "abandon-2",
+        variables={"RECOBRO_HOLD_SECONDS": "1", "RECOBRO_MESSAGE": "../../../etc/passwd"},
+    )
     channel = ami.user_event("RecobroHolding", "abandon-1")["Channel"]
-    ami.action({"Action": "Redirect", "Channel": channel, "Context": "recobro-connect", "Exten": "4242",
-                "Priority": "1"})
+    ami.action(
+        {"Action": "Redirect", "Channel": channel, "Context": "recobro-connect", "Exten": "4242", "Priority": "1"}
+    )
     ami.user_event("RecobroConnectFailed", "abandon-1")
     done = ami.user_event("RecobroAbandonDone", "abandon-1")
     assert (done["Played"], done["PlaybackStatus"]) == ("message", "SUCCESS"), done
@@ -129,3 +172,46 @@ def test_without_an_agent_the_person_hears_the_abandon_message(
     assert ami.user_event("RecobroAbandonDone", "abandon-2", timeout=15)["Played"] == "callback-digits"
     for call_id in ("abandon-1", "abandon-2"):
         assert _hangup_of(ami, call_id)["Cause"] == "16"
+
+
+def _fake_fastagi(port: int, seen: list[dict[str, str]], calls: int) -> threading.Thread:
+    """A FastAGI server that records each call's agi_* environment and hangs the call up."""
+    server = socket.create_server(("127.0.0.1", port))
+    server.settimeout(15)
+
+    def serve() -> None:
+        with server:
+            for _ in range(calls):
+                conn, _addr = server.accept()
+                with conn, conn.makefile("rwb") as stream:
+                    env: dict[str, str] = {}
+                    for raw in stream:
+                        line = raw.decode().rstrip("\n")
+                        if not line:
+                            break
+                        key, _, value = line.partition(": ")
+                        env[key] = value
+                    seen.append(env)
+                    stream.write(b"HANGUP\n")
+                    stream.flush()
+                    stream.readline()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_ivr_contexts_hand_the_call_to_fastagi(
+    ami: AmiProbe, asterisk: RunningAsterisk, sipp_phones: dict[str, SippPhone]
+) -> None:
+    seen: list[dict[str, str]] = []
+    server = _fake_fastagi(asterisk.params.agi_port, seen, calls=2)
+    _originate(ami, sipp_phones["agent"], "ivr-1", context="recobro-ivr", variables={"RECOBRO_IVR_FLOW": "balance"})
+    _hangup_of(ami, "ivr-1")
+    _originate(
+        ami, sipp_phones["agent"], "ivr-2", context="recobro-ivr", variables={"RECOBRO_IVR_FLOW": "x;Hangup"}
+    )  # refused: the default flow instead
+    _hangup_of(ami, "ivr-2")
+    server.join(timeout=10)
+    assert [env.get("agi_network_script") for env in seen] == ["balance", "collections"]
+    assert all(env.get("agi_network") == "yes" for env in seen)
