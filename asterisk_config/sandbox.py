@@ -73,7 +73,6 @@ class Sandbox:
         self.mirror = mirror or os.environ.get("RECOBRO_DEBIAN_MIRROR", DEBIAN_MIRROR)
         self._pid_file = self.base_dir / f"{instance}.pid"
         self.output_file = self.base_dir / f"{instance}.out"
-        self._proc: subprocess.Popen[bytes] | None = None  # when this process started Asterisk
 
     # --- installation ---------------------------------------------------------------------------
 
@@ -159,31 +158,42 @@ class Sandbox:
                                f"Instance '{self.instance}' is already running")
         self.configure(params)
         started = time.monotonic()
-        with self.output_file.open("wb") as out:
-            proc = subprocess.Popen(
-                ["chroot", str(self.root), "asterisk", "-f", "-C", self.config_path],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives `recobro asterisk sandbox up`
-            )
-        self._proc = proc
-        self._pid_file.write_text(str(proc.pid), encoding="ascii")
+        self.output_file.write_bytes(b"")
+        # Started from a throw-away shell, so Asterisk is nobody's child here: it outlives
+        # `recobro asterisk sandbox up`, and init reaps it. setsid: its own session, no terminal.
+        launcher = subprocess.run(
+            ["sh", "-c", 'setsid chroot "$1" asterisk -f -C "$2" </dev/null >>"$3" 2>&1 & echo $!',
+             "sh", str(self.root), self.config_path, str(self.output_file)],
+            capture_output=True, text=True, timeout=10, check=True,
+        )
+        pid = int(launcher.stdout.strip())
+        self._pid_file.write_text(str(pid), encoding="ascii")
         deadline = started + boot_timeout
         while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                self._proc = None
+            if not _alive(pid):
                 self._pid_file.unlink(missing_ok=True)
                 raise SandboxError(
                     f"Asterisk terminó al arrancar / Asterisk exited while starting:\n{self.output_tail()}"
                 )
             result = self._rx_raw("core waitfullybooted", timeout=max(1.0, deadline - time.monotonic()))
             if result.returncode == 0 and "fully booted" in result.stdout.lower():
-                return time.monotonic() - started
+                booted = time.monotonic() - started
+                self._check_ami(params)
+                return booted
             time.sleep(0.1)
         self.stop()
         raise SandboxError(f"Asterisk no terminó de arrancar en {boot_timeout:.0f} s / "
                            f"Asterisk did not finish booting in {boot_timeout:.0f} s:\n{self.output_tail()}")
+
+    def _check_ami(self, params: ConfigParams) -> None:
+        """Asterisk boots even when its AMI port is taken; say so instead of failing later."""
+        pid = self.pid()
+        if pid is None or not _listens(pid, params.ami_port):
+            self.stop()
+            raise SandboxError(
+                f"AMI no escucha en {params.ami_bind}:{params.ami_port} (¿puerto ocupado?) / "
+                f"AMI is not listening on {params.ami_bind}:{params.ami_port} (port in use?)"
+            )
 
     def stop(self, timeout: float = 20.0) -> bool:
         """Stop this instance cleanly (``core stop now``, then signals). False if it was not running."""
@@ -199,10 +209,6 @@ class Sandbox:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
                 _wait_gone(pid, 5.0)
-        if self._proc is not None and self._proc.pid == pid:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=1.0)
-            self._proc = None
         self._pid_file.unlink(missing_ok=True)
         return True
 
@@ -279,17 +285,38 @@ def _run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -
     return result.stdout
 
 
+def _listens(pid: int, port: int) -> bool:
+    """Whether process ``pid`` holds a listening TCP socket on ``port`` (from /proc)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table, encoding="ascii") as handle:
+            for line in handle.readlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    fd_dir = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        for fd in fd_dir.iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:[") and link[8:-1] in inodes:
+                    return True
+    return False
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie has exited and only waits for init to reap it)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return True
-        # our own child (started by this process) must be reaped to disappear
-        with contextlib.suppress(ChildProcessError):
-            if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                return True
         time.sleep(0.05)
     return False
 
