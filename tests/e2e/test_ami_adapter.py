@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -36,34 +34,18 @@ from recobro.domain.events import (
 from recobro.domain.ids import CallId, new_call_id
 from recobro.telephony.ami.adapter import AmiTelephony
 from recobro.telephony.ami.calls import CallTracker, Intent
-from recobro.telephony.ami.client import AmiConfig
 from recobro.telephony.ami.codec import Kind, Message, Parser, encode_action, parse_all, variable_fields
 from recobro.telephony.clock import LoopClock
 from recobro.telephony.port import OriginateRequest
+from tests.e2e.ami_phones import Phone, ami_config, free_udp_port
 from tests.e2e.conftest import RunningAsterisk
 
 pytestmark = pytest.mark.asterisk
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "ami"
 KINDS = ("answer", "busy", "invalid", "ring", "agent")
-AGENT = "1001"
+AGENT = "1002"  # the contract harness (test_ami_contract.py) uses 1001
 WAIT = 10.0
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Phone:
-    kind: str
-    port: int
-    proc: subprocess.Popen[bytes]
-
-    def dial(self, user: str = "100") -> str:
-        return f"PJSIP/carrier/sip:{user}@127.0.0.1:{self.port}"
 
 
 @pytest.fixture(scope="module")
@@ -95,27 +77,12 @@ def number(kind: str, index: int = 0) -> str:
     return f"+5255{KINDS.index(kind)}{index:07d}"
 
 
-def config(asterisk: RunningAsterisk) -> AmiConfig:
-    host, port = asterisk.ami_address
-    p = asterisk.params
-    return AmiConfig(
-        host=host,
-        port=port,
-        user=p.ami_user,
-        secret=p.ami_secret,
-        action_timeout=5.0,
-        ping_interval=1.0,
-        backoff_initial=0.2,
-        backoff_max=1.0,
-    )
-
-
 @asynccontextmanager
 async def port_on(asterisk: RunningAsterisk, phones: dict[str, Phone]) -> AsyncIterator[AmiTelephony]:
     def dial(e164: str) -> str:
         return phones[KINDS[int(e164[5])]].dial()
 
-    port = await AmiTelephony.open(config(asterisk), LoopClock(), dial=dial)
+    port = await AmiTelephony.open(ami_config(asterisk), LoopClock(), dial=dial)
     try:
         yield port
     finally:
