@@ -20,6 +20,7 @@ import logging
 from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import WebSocket
 
@@ -253,7 +254,7 @@ class AgentSocket:
             return
         if self.svc.acd is not None:
             pop["wrap_up_limit_seconds"] = self.svc.acd.wrap_up_limit(campaign_id) or pop["wrap_up_limit_seconds"]
-        self.out.put({"type": "screen_pop", "v": VERSION, **pop})
+        self.out.put({"type": "screen_pop", "v": VERSION, **pop, **self._today()})
 
     async def _watch_callbacks(self) -> None:
         assert self.svc.sessions is not None and self.svc.clock is not None
@@ -376,7 +377,7 @@ class AgentSocket:
         pop = await Records(self._sessions()).screen_pop(account_id=int(verdict.account.id),
                                                          campaign_id=int(campaign.id), call_id=None,
                                                          number=verdict.number, agent_name=self.who.display_name)
-        self.out.put({"type": "preview", "v": VERSION, **pop})
+        self.out.put({"type": "preview", "v": VERSION, **pop, **self._today()})
 
     async def _dial(self, acd: AcdService, msg: ManualDialIn, kind: str) -> None:
         state = acd.status(self.agent_id).state
@@ -399,6 +400,17 @@ class AgentSocket:
                       "number": verdict.number})
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _today(self) -> dict[str, str]:
+        """The server's clock (simulated or real) and the date promises are checked against.
+
+        The desktop bounds its promise date field with these rather than the browser's clock,
+        which may be another day than the platform's (a simulated clock, a wrong PC clock).
+        """
+        if self.svc.clock is None:
+            return {}
+        now = self.svc.clock.wall()
+        return {"now": now.isoformat(), "today": now.astimezone(ZoneInfo(self.svc.zone)).date().isoformat()}
 
     def _sessions(self) -> Any:
         if self.svc.sessions is None:

@@ -28,19 +28,22 @@ from agent_desktop_api.services import DesktopServices
 from agent_desktop_api.ws_common import Outbox, admit, receive_text
 from recobro.domain.calls import Outcome
 from recobro.domain.errors import DomainError, NotFound, ValidationError
-from recobro.storage.models import CallRow
+from recobro.storage.models import CallRow, CampaignRow, DispositionRow, PromiseRow
 
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 5.0
 
 
 class AbandonHistory:
-    """Abandonment today and over 30 days per campaign, from the call rows; cached a few seconds."""
+    """Abandonment today and over 30 days per campaign, from the call rows, and each agent's
+    promises to pay today (the agents table); cached a few seconds."""
 
     def __init__(self, svc: DesktopServices) -> None:
         self._svc = svc
         self._at = -1e9
         self._rates: dict[int, dict[str, float | None]] = {}
+        self.promises: dict[int, int] = {}  # agent id -> promises recorded today (as of the last refresh)
+        self.names: dict[int, str] = {}  # campaign id -> name
         self._lock = asyncio.Lock()
 
     async def rates(self) -> dict[int, dict[str, float | None]]:
@@ -48,6 +51,7 @@ class AbandonHistory:
             if time.monotonic() - self._at >= REFRESH_SECONDS and self._svc.sessions and self._svc.clock:
                 try:
                     self._rates = await self._query(self._svc.clock.wall())
+                    self.promises, self.names = await self._agents_today(self._svc.clock.wall())
                 except Exception:  # the wallboard keeps its live figures through a database hiccup
                     log.exception("abandonment history")
                 self._at = time.monotonic()
@@ -55,7 +59,7 @@ class AbandonHistory:
 
     async def _query(self, now: datetime) -> dict[int, dict[str, float | None]]:
         assert self._svc.sessions is not None
-        today = now.astimezone(ZoneInfo(self._svc.zone)).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = self._today(now)
         out: dict[int, dict[str, float | None]] = {}
         async with self._svc.sessions() as s:
             for key, since in (("today", today), ("days_30", now - timedelta(days=30))):
@@ -69,6 +73,22 @@ class AbandonHistory:
                         continue
                     out.setdefault(int(campaign_id), {})[key] = round(int(ab or 0) / int(ppl), 4) if ppl else None
         return out
+
+
+    def _today(self, now: datetime) -> datetime:
+        return now.astimezone(ZoneInfo(self._svc.zone)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+    async def _agents_today(self, now: datetime) -> tuple[dict[int, int], dict[int, str]]:
+        """Promises to pay recorded today per agent, and the campaigns' names."""
+        assert self._svc.sessions is not None
+        q = (select(DispositionRow.agent_id, func.count(PromiseRow.id))
+             .join(DispositionRow, DispositionRow.id == PromiseRow.disposition_id)
+             .where(PromiseRow.created_at >= self._today(now), DispositionRow.agent_id.is_not(None))
+             .group_by(DispositionRow.agent_id))
+        async with self._svc.sessions() as s:
+            promises = {int(agent_id): int(n) for agent_id, n in (await s.execute(q)).all() if agent_id is not None}
+            names = {int(cid): str(name) for cid, name in (await s.execute(select(CampaignRow.id, CampaignRow.name)))}
+        return promises, names
 
 
 class SupervisorHub:
@@ -92,6 +112,13 @@ class SupervisorHub:
             m.pop("type", None)
             campaigns.append(m)
         agents = svc.acd.agents_view() if svc.acd is not None else []
+        if svc.acd is not None:  # the agents table shows each agent's campaigns and promises today
+            names = {**self.history.names, **{cid: engine.campaign.name for cid, engine in svc.engines.items()}}
+            campaigns_of = {p.id: p.campaigns for p in svc.acd.profiles()}
+            for agent in agents:
+                ids = campaigns_of.get(agent["agent_id"], frozenset())
+                agent["campaigns"] = sorted(names.get(cid, str(cid)) for cid in ids)
+                agent["promises"] = self.history.promises.get(agent["agent_id"], 0)
         return {"type": "metrics", "v": VERSION, "at": svc.clock.wall().isoformat() if svc.clock else None,
                 "campaigns": campaigns, "agents": agents}
 
