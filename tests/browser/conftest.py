@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,9 +40,14 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 SIZES = {"hd": (1366, 768), "fullhd": (1920, 1080)}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_context() -> Iterator[object]:
-    """One Chromium with a fresh profile; each test opens its own pages (own sessionStorage)."""
+    """One Chromium with a fresh profile; each test opens its own pages (own sessionStorage).
+
+    Package scope, not session: Playwright's sync API keeps an event loop running in this
+    thread while it is open, and every asyncio test after the browser tests would fail with
+    "Cannot run the event loop while another loop is running".
+    """
     if not os.path.exists(CHROMIUM):
         missing_service("Chromium is not installed (Debian package chromium)")
     from playwright.sync_api import sync_playwright
@@ -156,3 +163,84 @@ class FakeServerSocket:
 
     def of_type(self, kind: str) -> list[dict[str, object]]:
         return [m for m in self.received if m.get("type") == kind]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running ``recobro serve`` on the simulated PBX, with its data directory and logins."""
+
+    url: str
+    data_dir: Path
+    database: Path
+    password: str
+    agent: str  # a seeded agent no simulated agent drives: the browser's
+    supervisor: str
+    log: Path
+
+
+def _recobro() -> str:
+    beside = Path(sys.executable).with_name("recobro")
+    return str(beside) if beside.exists() else (shutil.which("recobro") or "recobro")
+
+
+LIVE_SIM_AGENTS = 8  # simulated agents sim01..sim08 keep the predictive engine busy
+LIVE_SPEED = 20  # simulated seconds per real second
+LIVE_SCRIPT = "Buenas tardes, ¿hablo con {debtor_name}? Le llamo de {company_name}: su saldo es de {balance}."
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[LiveServer]:
+    """``recobro db upgrade``, ``demo seed``, the sample list imported, then ``recobro serve`` on a free port.
+
+    One agent more than the simulated ones is seeded (same password): the browser logs in as it.
+    The server is stopped with SIGINT, as Ctrl-C, so it hangs up and saves before it exits.
+    """
+    import secrets
+    import signal
+
+    data = Path(tempfile.mkdtemp(prefix="recobro-live-"))
+    port = free_port()
+    password = secrets.token_urlsafe(12)
+    env = {
+        **os.environ,
+        "RECOBRO_DATA_DIR": str(data),
+        "RECOBRO_DATABASE_URL": "",
+        "RECOBRO_REDIS_URL": "",
+        "RECOBRO_TELEPHONY": "sim",
+        "RECOBRO_API_HOST": "127.0.0.1",
+        "RECOBRO_API_PORT": str(port),
+        "RECOBRO_DEMO_PASSWORD": password,
+        "RECOBRO_TOKEN_SECRET": secrets.token_urlsafe(32),
+    }
+    cli = _recobro()
+    human = LIVE_SIM_AGENTS + 1
+    for args in (["db", "upgrade"], ["demo", "seed", "--sim-agents", str(human)],
+                 ["import", "accounts", str(ROOT / "sample" / "accounts-demo.csv"), "--campaign", "demo"]):
+        done = subprocess.run([cli, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                              check=False)
+        assert done.returncode == 0, f"recobro {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    # At 20x a 60-second wrap-up is 3 real seconds: too short for a test (or a person) to type a
+    # disposition. The demo's campaign gets a script, so the screen pop has one to fill.
+    with closing(sqlite3.connect(data / "recobro.sqlite3")) as db, db:
+        db.execute("UPDATE campaigns SET wrap_up_limit_seconds = 3600, script = ? WHERE name = 'demo'", (LIVE_SCRIPT,))
+    log = data / "serve.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [cli, "serve", "--sim-agents", str(LIVE_SIM_AGENTS), "--speed", str(LIVE_SPEED)],
+            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    try:
+        try:
+            wait_port(port, timeout=30.0)
+        except Exception:
+            raise AssertionError(f"recobro serve did not listen:\n{log.read_text()}") from None
+        yield LiveServer(url=f"http://127.0.0.1:{port}", data_dir=data, database=data / "recobro.sqlite3",
+                         password=password, agent=f"sim{human:02d}", supervisor="supervisor", log=log)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        shutil.rmtree(data, ignore_errors=True)
