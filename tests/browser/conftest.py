@@ -40,11 +40,11 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 SIZES = {"hd": (1366, 768), "fullhd": (1920, 1080)}
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def browser_context() -> Iterator[object]:
     """One Chromium with a fresh profile; each test opens its own pages (own sessionStorage).
 
-    Package scope, not session: Playwright's sync API keeps an event loop running in this
+    Module scope, not session: Playwright's sync API keeps an event loop running in this
     thread while it is open, and every asyncio test after the browser tests would fail with
     "Cannot run the event loop while another loop is running".
     """
