@@ -3,7 +3,7 @@
 // after a reload or a dropped socket it sends the current state and screen pop again, and the
 // page redraws from them; only the half-typed disposition is kept in the tab (sessionStorage).
 import {
-  $, $$, api, applyI18n, dateText, dateTimeText, el, fillRows, LiveSocket, mountHeader, money,
+  $, $$, api, applyI18n, dateText, dateTimeText, el, fillRows, LiveSocket, locale, mountHeader, money,
   requireSession, setConn, t, toast,
 } from "./common.js";
 import { addDays, todayIn, wallToIso } from "./tz.js";
@@ -22,7 +22,13 @@ const view = {
   wrapLimit: 60,
   preview: null,
   callbacks: [],
+  skew: 0, // the server's clock minus this browser's (a simulated clock may run on another day)
 };
+
+/** Now, as the platform's clock says. */
+function serverNow() {
+  return Date.now() + view.skew;
+}
 
 let socket = null;
 
@@ -82,10 +88,17 @@ function normalizePop(msg) {
     number: msg.number ?? "",
     mode: msg.mode ?? campaign.mode ?? "",
     company: msg.company_name ?? campaign.company_name ?? "",
+    today: msg.today ?? null, // the date the server checks promises against
   };
 }
 
+function syncClock(msg) {
+  const at = msg.now ? Date.parse(msg.now) : NaN;
+  if (!Number.isNaN(at)) view.skew = at - Date.now();
+}
+
 function onScreenPop(msg) {
+  syncClock(msg);
   const pop = normalizePop(msg);
   const sameCall = view.pop && view.pop.call_id === pop.call_id;
   view.pop = pop;
@@ -122,6 +135,7 @@ function onDispositionSaved(msg) {
 }
 
 function onPreview(msg) {
+  syncClock(msg);
   view.preview = msg.account ? normalizePop(msg) : null;
   renderPreview();
 }
@@ -187,8 +201,21 @@ function render() {
   tick();
 }
 
+/** The debtor's clock (the platform's time in the debtor's zone), e.g. "14:05". */
+function debtorClock(tz) {
+  try {
+    return new Date(serverNow()).toLocaleTimeString(locale(), { timeZone: tz, hour: "2-digit", minute: "2-digit" });
+  } catch {
+    return "—";
+  }
+}
+
 function tick() {
   const now = Date.now();
+  if (view.pop) {
+    const clock = debtorClock(view.pop.tz);
+    if ($("#pop-local").textContent !== clock) $("#pop-local").textContent = clock;
+  }
   $("#state-time").textContent = fmt((now - view.stateAnchor) / 1000);
   if (view.call) {
     const secs = view.call.ended ? view.call.duration : (now - view.call.anchor) / 1000;
@@ -234,7 +261,9 @@ function renderPop() {
   $("#pop-balance").textContent = money(p.balance, p.currency);
   $("#pop-dpd").textContent = p.dpd ?? "—";
   $("#pop-due").textContent = dateText(p.due);
-  $("#pop-tz").textContent = p.tz;
+  $("#pop-tz").textContent = p.tz.split("/").pop().replace(/_/g, " ");
+  $("#pop-tz").title = p.tz;
+  $("#pop-script").dataset.empty = t("pop.no_script");
   $("#pop-phones").replaceChildren(
     ...p.phones.map((ph) => el("span", { class: `pill${ph.do_not_call ? " broken" : ""}`, text: ph.e164 ?? ph.number ?? String(ph) })),
   );
@@ -252,7 +281,7 @@ function renderPop() {
     el("td", { text: t(`disp.${x.code}`) }),
     el("td", { text: x.agent || x.agent_name || "" }),
     el("td", { text: x.notes || "" }))), 4);
-  const today = todayIn(p.tz);
+  const today = p.today || todayIn(p.tz, new Date(serverNow()));
   const last = addDays(today, p.horizon);
   const date = $("#promise-date");
   date.min = today;
@@ -368,7 +397,8 @@ function buildDisposition() {
     const input = $("#callback-at");
     const iso = wallToIso(input.value, p.tz);
     const at = iso ? Date.parse(iso) : NaN;
-    if (!iso || !(at > Date.now()) || at > Date.now() + p.horizon * 86400000) {
+    const now = serverNow();
+    if (!iso || !(at > now) || at > now + p.horizon * 86400000) {
       return invalid(input, t("disp.err_callback"));
     }
     msg.callback_at = iso;

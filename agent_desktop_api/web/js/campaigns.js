@@ -95,15 +95,12 @@ async function save(ev) {
   const body = collect();
   if (!body) return;
   try {
-    if (editing) {
-      await api(`/api/campaigns/${editing.id}`, { method: "PATCH", body });
-      toast(t("camp.updated"), "ok");
-    } else {
-      await api("/api/campaigns", { method: "POST", body });
-      toast(t("camp.created"), "ok");
-    }
+    const done = editing ? "camp.updated" : "camp.created";
+    if (editing) await api(`/api/campaigns/${editing.id}`, { method: "PATCH", body });
+    else await api("/api/campaigns", { method: "POST", body });
     const list = await loadList();
-    edit(list.find((c) => c.name === body.name) || null);
+    edit(list.find((c) => c.name === body.name) || null); // the form shows what was stored
+    toast(t(done), "ok");
   } catch (err) {
     $("#f-error").textContent = err.message;
   }

@@ -15,6 +15,7 @@ const view = {
   agents: [],
   selected: null, // campaign id shown in the tiles and the chart
   history: new Map(), // id -> {t:[], dial:[], inflight:[], abandon:[], target:[], live:[], util:[]}
+  latest: null, // the platform's time (s) of the newest metrics: the chart's right edge
   editing: false, // the supervisor is typing in the controls: do not overwrite them
 };
 
@@ -47,8 +48,15 @@ function normalizeCampaign(c) {
   };
 }
 
+/** The platform's time of a metrics message (a simulated clock may run elsewhere than this PC's). */
+function metricsTime(msg) {
+  const at = msg.at ? Date.parse(msg.at) : NaN;
+  return Math.floor((Number.isNaN(at) ? Date.now() : at) / 1000);
+}
+
 function onMetrics(msg) {
-  const now = Math.floor(Date.now() / 1000);
+  const now = metricsTime(msg);
+  view.latest = now;
   for (const raw of msg.campaigns || []) {
     const c = normalizeCampaign(raw);
     view.campaigns.set(c.id, c);
@@ -64,6 +72,9 @@ function record(c, now) {
   if (!h) {
     h = { t: [], dial: [], inflight: [], abandon: [], target: [], live: [], util: [] };
     view.history.set(c.id, h);
+  }
+  if (h.t.length && now < h.t[h.t.length - 1] - 60) {
+    for (const k of Object.keys(h)) h[k] = []; // the platform's clock went back (a restart): start over
   }
   if (h.t.length && h.t[h.t.length - 1] >= now) return;
   const push = (k, v) => h[k].push(v === null || v === undefined ? null : Number(v));
@@ -87,9 +98,8 @@ function saveHistory() {
 
 function loadHistory() {
   try {
-    const cutoff = Date.now() / 1000 - HOUR;
     for (const [id, h] of JSON.parse(sessionStorage.getItem(HISTORY_KEY) || "[]")) {
-      const keep = h.t.findIndex((x) => x >= cutoff);
+      const keep = h.t.findIndex((x) => x >= h.t[h.t.length - 1] - HOUR);
       if (keep < 0) continue;
       for (const k of Object.keys(h)) h[k] = h[k].slice(keep);
       view.history.set(id, h);
@@ -208,7 +218,7 @@ function renderAgents() {
     const state = a.state || "logged_out";
     return el("tr", { dataset: { agent: a.username } },
       el("td", { text: name }),
-      el("td", { text: a.campaign || "" }),
+      el("td", { text: (a.campaigns || []).join(", ") || a.campaign || "" }),
       el("td", {}, el("span", { class: `pill ${state}`, text: t(`state.${state}`) }),
         a.reason ? el("span", { class: "muted", text: ` ${t(`reason.${a.reason}`)}` }) : null),
       el("td", { class: "num", text: duration(a.seconds_in_state ?? a.time_in_state ?? 0) }),
@@ -246,7 +256,7 @@ function renderChart() {
   const pctAxis = (u, vals) => vals.map((v) => `${v} %`);
   chart = new uPlot({
     ...chartSize(),
-    scales: { x: { time: true, range: () => { const now = Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
+    scales: { x: { time: true, range: () => { const now = view.latest ?? Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
     axes: [
       { space: 90, values: (u, splits) => splits.map((v) => clock(v)) },
       { scale: "ratio" },
