@@ -91,7 +91,9 @@ class SimHarness:
 
 HARNESSES: list[tuple[str, Callable[[], Harness]]] = [
     ("sim", SimHarness),
-    # ("asterisk", AsteriskHarness),  # joins with recobro.telephony.ami.adapter
+    # asterisk: this whole suite runs on the real Asterisk in tests/e2e/test_ami_contract.py
+    # (AsteriskHarness in tests/e2e/ami_phones.py needs the e2e session fixtures: sandbox, phones),
+    # and on a fake Asterisk speaking AMI in tests/unit/test_ami_adapter.py.
 ]
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 
 from recobro.domain.events import (
+    AmdVerdict,
+    CallAmd,
     CallAnswered,
     CallBridged,
     CallDialing,
@@ -38,6 +40,7 @@ from recobro.telephony.ami.codec import Kind, Message, Parser, encode_action, pa
 from recobro.telephony.clock import LoopClock
 from recobro.telephony.port import OriginateRequest
 from tests.e2e.ami_phones import Phone, ami_config, free_udp_port
+from tests.e2e.ami_phones import asterisk_phones as asterisk_phones  # the session fixture (person phone)
 from tests.e2e.conftest import RunningAsterisk
 
 pytestmark = pytest.mark.asterisk
@@ -309,3 +312,59 @@ async def test_an_asterisk_restart_ends_live_calls_once_and_dialing_resumes(
         await until(stream, CallAnswered, again.call_id)
         await port.hangup(again.call_id)
         await until(stream, CallEnded, again.call_id)
+
+
+async def test_connect_latency_after_amd_with_a_person_on_the_line(
+    asterisk: RunningAsterisk, phones: dict[str, Phone], asterisk_phones: dict[str, Phone]
+) -> None:
+    """A person answers, AMD says HUMAN, the platform connects at once: the time from the verdict
+    (and from the answer) to the bridge with the agent, on 12 calls, 4 at a time."""
+    person = asterisk_phones["person"]
+    async with port_on(asterisk, phones) as port:
+        port._dial = lambda _number: person.dial()  # every number is the person
+        stream = aiter(port.events())
+        agents = ["1003", "1004", "1005", "1006"]  # one person per agent: their bridge holds two
+        for agent in agents:
+            await port.start_agent_session(agent, phones["agent"].dial(agent))
+        async with asyncio.timeout(WAIT):
+            while True:
+                listed = await asyncio.to_thread(asterisk.rx, "confbridge list")
+                if all(f"recobro-agent-{a}" in listed for a in agents):
+                    break
+                await asyncio.sleep(0.1)
+        after_amd: list[float] = []
+        after_answer: list[float] = []
+        for batch in range(3):
+            reqs = [
+                OriginateRequest(call_id=new_call_id(), number=number("answer", batch * 4 + i), ring_timeout=10.0)
+                for i in range(4)
+            ]
+            await asyncio.gather(*(port.originate(r) for r in reqs))
+            times: dict[CallId, dict[str, float]] = {r.call_id: {} for r in reqs}
+            agent_of = {r.call_id: a for r, a in zip(reqs, agents, strict=True)}
+            open_calls = set(times)
+            async with asyncio.timeout(WAIT * 2):
+                while open_calls:
+                    event = await anext(stream)
+                    if event.call_id not in times:
+                        continue
+                    times[event.call_id][type(event).__name__] = event.at
+                    if isinstance(event, CallAmd):
+                        assert event.verdict is AmdVerdict.HUMAN, event
+                        await port.connect_to_agent(event.call_id, agent_of[event.call_id])
+                    elif isinstance(event, CallBridged):
+                        await port.hangup(event.call_id)
+                    elif isinstance(event, CallEnded):
+                        open_calls.discard(event.call_id)
+            for t in times.values():
+                assert "CallBridged" in t, times
+                after_amd.append(t["CallBridged"] - t["CallAmd"])
+                after_answer.append(t["CallBridged"] - t["CallAnswered"])
+        after_amd.sort()
+        p50, p95 = after_amd[len(after_amd) // 2], after_amd[int(len(after_amd) * 0.95)]
+        verdict = sorted(after_answer)[len(after_answer) // 2]
+        print(
+            f"AMD verdict -> bridged: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms (n={len(after_amd)}); "
+            f"answer -> bridged p50 {verdict:.2f} s (AMD listening included)"
+        )
+        assert p95 < 2.0

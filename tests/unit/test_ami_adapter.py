@@ -294,3 +294,47 @@ async def test_ringing_then_up_comes_in_order_for_many_calls_at_once() -> None:
                 order[event.call_id].append(type(event))
         for kinds in order.values():
             assert kinds[:3] == [CallDialing, CallRinging, CallAnswered]
+
+
+class _NoReply:
+    """A connection stand-in whose replies are lost (Asterisk never answers the action)."""
+
+    def reply(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("asterisk_dials", [True, False])
+async def test_an_originate_that_times_out_is_followed_or_ended_after_a_check(asterisk_dials: bool) -> None:
+    async with FakeAmi() as ami:
+        pbx = FakeAsterisk(ami, behaviour_of, speed=20)
+        real = ami.handlers["originate"]
+
+        def silent(conn: Conn, a: Message) -> None:
+            if asterisk_dials:  # the call is placed all the same
+                real(_NoReply(), a)  # type: ignore[arg-type]
+
+        ami.handlers["originate"] = silent
+        port = await AmiTelephony.open(ami_config(ami), LoopClock(), in_doubt_grace=0.3)
+        try:
+            stream = aiter(port.events())
+            r = OriginateRequest(call_id=new_call_id(), number=FakeAmiHarness().number("no_answer"), ring_timeout=1.0)
+            await port.originate(r)  # times out after 0.5 s: no exception, its fate is unknown
+            seen: list[CallEvent] = []
+            async with asyncio.timeout(4):
+                while not seen or not isinstance(seen[-1], CallEnded):
+                    event = await anext(stream)
+                    if event.call_id == r.call_id:
+                        seen.append(event)
+            end = seen[-1]
+            assert isinstance(end, CallEnded)
+            if asterisk_dials:
+                assert [type(e) for e in seen] == [CallDialing, CallRinging, CallEnded]
+                assert end.cause is HangupCause.NO_ANSWER
+            else:
+                assert [type(e) for e in seen] == [CallDialing, CallEnded]
+                assert end.cause is HangupCause.FAILED and "timed out" in end.detail
+            assert len(ami.named("Originate")) == 1
+            assert pbx.live == {}
+            assert len(ami.named("CoreShowChannels")) == (1 if asterisk_dials else 2)  # at login; + the check
+        finally:
+            await port.close()

@@ -247,3 +247,33 @@ def test_the_recorded_session_of_the_real_asterisk_gives_each_call_its_cause() -
     assert ends[calls[2]].detail == "1 Unallocated (unassigned) number"
     assert any(m.is_event("BridgeEnter") for m in messages)  # into recobro-holding...
     assert "CallBridged" not in kinds(got)  # ...which is not an agent's bridge
+
+
+def test_a_person_the_agents_bridge_refused_is_abandoned_not_a_normal_end() -> None:
+    """The agent's ConfBridge holds two (agent + one person): a second person redirected there
+    comes straight back out of ConfBridge and the dialplan hangs up."""
+    tracker = CallTracker()
+    answered_call(tracker, "HUMAN")
+    tracker.connect_requested(CALL, "1001")
+    for line in (
+        f"UserEvent: RecobroConnect|CallId: {CALL}|AgentId: 1001",
+        f"UserEvent: RecobroConnectEnded|CallId: {CALL}|AgentId: 1001|Result: FAILED",
+    ):
+        assert tracker.feed(ev(f"Event: UserEvent|{snapshot(CALL)}|{line}"), 5.0) == []
+    (end,) = tracker.feed(ev(f"Event: Hangup|{snapshot(CALL)}|Cause: 16|Cause-txt: Normal Clearing"), 6.0)
+    assert isinstance(end, CallEnded) and end.cause is HangupCause.ABANDONED
+    assert "could not join agent 1001's bridge (FAILED)" in end.detail
+
+
+def test_a_person_who_was_bridged_and_left_ends_normally() -> None:
+    tracker = CallTracker()
+    answered_call(tracker, "HUMAN")
+    tracker.connect_requested(CALL, "1001")
+    bridge = "Event: BridgeEnter|BridgeCreator: ConfBridge|BridgeName: recobro-agent-1001"
+    (bridged,) = tracker.feed(ev(f"{bridge}|{snapshot(CALL)}"), 5.0)
+    assert isinstance(bridged, CallBridged) and bridged.agent == "1001"
+    tracker.feed(
+        ev(f"Event: UserEvent|{snapshot(CALL)}|UserEvent: RecobroConnectEnded|CallId: {CALL}|Result: HANGUP"), 6
+    )
+    (end,) = tracker.feed(ev(f"Event: Hangup|{snapshot(CALL)}|Cause: 16"), 7.0)
+    assert isinstance(end, CallEnded) and end.cause is HangupCause.NORMAL

@@ -73,8 +73,10 @@ class AmiTelephony:
         dialplan: Dialplan | None = None,
         *,
         dial: Callable[[str], str] | None = None,
+        in_doubt_grace: float = 5.0,
     ) -> None:
         self._client = client
+        self._grace = in_doubt_grace
         self._clock = clock
         self._plan = dialplan or Dialplan()
         self._dial = dial or (lambda number: self._plan.dial.format(number=number, digits=number.lstrip("+")))
@@ -147,7 +149,7 @@ class AmiTelephony:
             call.in_doubt = True
             log.warning("originate %s: %s; its fate will come from events", request.call_id, exc.message)
             if isinstance(exc, AmiTimeout):
-                self._spawn(self._check_in_doubt(request.call_id, request.ring_timeout + 5.0))
+                self._spawn(self._check_in_doubt(request.call_id, request.ring_timeout + self._grace))
         except (AmiError, ValidationError):
             self._tracker.forget(request.call_id)
             raise

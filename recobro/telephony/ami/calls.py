@@ -324,6 +324,10 @@ class CallTracker:
             call.abandoned = "nobody took the call in time (hold timeout)"
         elif kind == "recobroconnectfailed":
             call.abandoned = f"agent {message.get('AgentId') or '?'} not in their bridge"
+        elif kind == "recobroconnectended" and not call.bridged_to:
+            # ConfBridge refused the person (the agent's bridge was full, or it failed): nobody took them.
+            agent, result = message.get("AgentId") or "?", message.get("Result") or "?"
+            call.abandoned = f"could not join agent {agent}'s bridge ({result})"
 
     def _bridge_enter(self, call: Tracked, message: Message, now: float, out: list[CallEvent]) -> None:
         bridge = message.get("BridgeName") or ""
