@@ -16,6 +16,7 @@ from recobro.domain.events import (
     CallAmd,
     CallBridged,
     CallDialing,
+    CallDtmf,
     CallEnded,
     CallEvent,
     HangupCause,
@@ -277,3 +278,15 @@ def test_a_person_who_was_bridged_and_left_ends_normally() -> None:
     )
     (end,) = tracker.feed(ev(f"Event: Hangup|{snapshot(CALL)}|Cause: 16"), 7.0)
     assert isinstance(end, CallEnded) and end.cause is HangupCause.NORMAL
+
+
+def test_dtmf_received_on_an_answered_call_becomes_a_digit() -> None:
+    tracker = CallTracker()
+    tracker.add(CALL)
+    dtmf = f"Event: DTMFEnd|{snapshot(CALL)}|Digit: 5|DurationMs: 120|Direction: Received"
+    assert tracker.feed(ev(dtmf), 1.0) == []  # not answered yet: nothing to report
+    answered_call_events = tracker.feed(ev(f"Event: Newstate|{snapshot(CALL, 6)}"), 2.0)
+    assert kinds(answered_call_events) == ["CallDialing", "CallAnswered"]
+    (digit,) = tracker.feed(ev(dtmf), 3.0)
+    assert isinstance(digit, CallDtmf) and digit.digit == "5"
+    assert tracker.feed(ev(dtmf.replace("Received", "Sent")), 4.0) == []  # what we played is not the person
