@@ -146,6 +146,11 @@ class Records:
             out["last_dispositions"] = [disposition_json(r) for r in (await s.execute(
                 select(DispositionRow).where(DispositionRow.account_id == account_id)
                 .order_by(DispositionRow.created_at.desc(), DispositionRow.id.desc()).limit(last))).scalars()]
+            who = {d["agent_id"] for d in out["last_dispositions"] if d["agent_id"] is not None}
+            names = dict((await s.execute(select(AgentRow.id, AgentRow.display_name)
+                                          .where(AgentRow.id.in_(who)))).all()) if who else {}
+            for d in out["last_dispositions"]:  # the desktop names who spoke with the debtor
+                d["agent_name"] = names.get(d["agent_id"], "")
             out["promises"] = [promise_json(r) for r in (await s.execute(
                 select(PromiseRow).where(PromiseRow.account_id == account_id)
                 .order_by(PromiseRow.created_at.desc(), PromiseRow.id.desc()).limit(last))).scalars()]

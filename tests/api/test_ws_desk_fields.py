@@ -1,6 +1,6 @@
 """Fields the web pages need: the platform's clock in the screen pop and preview (the promise date
-field is bounded by the server's day, not the browser's), each agent's campaigns and promises
-today in the supervisor's metrics (the agents table)."""
+field is bounded by the server's day, not the browser's), who recorded each of the debtor's last
+dispositions, each agent's campaigns and promises today in the supervisor's metrics."""
 
 from __future__ import annotations
 
@@ -27,11 +27,18 @@ async def test_the_screen_pop_and_the_preview_carry_the_platforms_clock(tmp_path
             now = datetime.fromisoformat(preview["now"])
             assert abs((now - d.clock.wall()).total_seconds()) < 5  # the simulated clock, 2026-03-04
             assert preview["today"] == d.clock.wall().astimezone(ZONE).date().isoformat() == "2026-03-04"
+            other = await d.login("sim02")
+            account_id, _, _ = await an_account(d)  # the account put_on_call offers
+            async with d.sessions() as s, s.begin():
+                s.add(DispositionRow(account_id=account_id, agent_id=other["agent_id"], code="callback",
+                                     notes="Llamar el lunes", created_at=d.clock.wall() - timedelta(days=1)))
             await ws.send(json.dumps({"type": "ready"}))
             await state_of(ws, "ready")
             await put_on_call(d, me["agent_id"])
             pop = await next_of(ws, "screen_pop")
             assert pop["today"] == "2026-03-04" and datetime.fromisoformat(pop["now"]).tzinfo is not None
+            assert [(x["agent_id"], x["agent_name"]) for x in pop["last_dispositions"]] == [
+                (other["agent_id"], other["display_name"])]
 
 
 async def test_the_agents_in_the_metrics_carry_their_campaigns_and_promises_today(tmp_path: Path) -> None:
