@@ -1,7 +1,8 @@
 """A test peer that speaks AGI over TCP the way Asterisk does, with a scripted caller.
 
 ``keys`` is what the caller does, in order: a digit is a key press; ``"T"`` is silence for one
-whole prompt (the prompt plays through and the next wait for a digit times out). A key press
+whole prompt (the prompt plays through and the next wait for a digit times out); ``"P"`` lets
+the next prompt play to its end. A key press
 cuts the prompt being played (STREAM FILE with escape digits returns it), like a real caller
 typing ahead. ``played`` lists every file Asterisk was asked to play, ``commands`` every line.
 """
@@ -109,6 +110,9 @@ class FakeAsterisk:
         if head == "STREAM FILE":
             self.played.append(words[2])
             escape = words[3] if len(words) > 3 else ""
+            if queue and queue[0] == "P":
+                queue.popleft()
+                return "200 result=0 endpos=16000"
             if queue and queue[0] != "T" and queue[0] in escape:
                 return f"200 result={ord(queue.popleft())} endpos=800"
             return "200 result=0 endpos=16000"

@@ -29,11 +29,11 @@ class OutboundFlow(SelfServiceFlow):
             return self._finish(
                 Outcome.VOICEMAIL_LEFT, self._p("voicemail", company=self.campaign.company, number=number)
             )
-        return self._ask(self._identity_question())
+        question = self._identity_question()
+        return self._ask(question, before=(self._p("greeting", company=self.campaign.company),))
 
     def _identity_question(self) -> Question:
-        name = self._debtor().name
-        text = self._p("identity_question", company=self.campaign.company, name=name)
+        text = self._p("identity_question", name=self._debtor().name)
         return Question("identity", (text,), Collect(1, timeout=6.0))
 
     def _on_identity(self, event: Event) -> list[Action]:

@@ -12,9 +12,14 @@ from dataclasses import dataclass
 
 TEXTS: dict[str, dict[str, str]] = {
     # -- outbound opening and identity ------------------------------------------------------
+    # The greeting (one per company, soon cached) plays while the sentence with the name renders.
+    "greeting": {
+        "es": "Hola, le llamamos de {company}.",
+        "en": "Hello, this is {company} calling.",
+    },
     "identity_question": {
-        "es": "Hola, le llamamos de {company}. Si usted es {name}, oprima 1. Si no es {name}, oprima 2.",
-        "en": "Hello, this is {company} calling. If you are {name}, press 1. If you are not {name}, press 2.",
+        "es": "Si usted es {name}, oprima 1. Si no es {name}, oprima 2.",
+        "en": "If you are {name}, press 1. If you are not {name}, press 2.",
     },
     "wrong_party_bye": {
         "es": "Disculpe la molestia. Que tenga buen día.",

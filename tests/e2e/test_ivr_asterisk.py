@@ -348,7 +348,7 @@ async def test_ivr_outbound_wrong_party_hears_no_amount(rig: Rig, tmp_path: Path
     finally:
         debtor.stop()
     played = [v for k, v in await rig.events() if k == "prompt"]
-    assert played == ["identity_question", "wrong_party_bye"]
+    assert played == ["greeting", "identity_question", "wrong_party_bye"]
     [disp] = await rig.rows(DispositionRow)
     assert (disp.code, disp.call_id) == ("wrong_party", CALL_ID)
 

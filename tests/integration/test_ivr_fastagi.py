@@ -100,13 +100,15 @@ def prompts_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _rig_factory(tmp_path: Path, prompts: Path):  # type: ignore[no-untyped-def]
-    async def make(now: datetime = NOW, agent: AgentTarget | None = AGENT_PHONE) -> AsyncIterator[Rig]:
+    async def make(
+        now: datetime = NOW, agent: AgentTarget | None = AGENT_PHONE, tts: EspeakEngine | None = None
+    ) -> AsyncIterator[Rig]:
         _need_espeak()
         engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ivr.sqlite3'}")
         await upgrade_engine(engine)
         sessions = make_sessionmaker(engine)
         account_id, campaign_id = await seed_ivr(sessions)
-        cache = PromptCache(prompts, EspeakEngine())
+        cache = PromptCache(prompts, tts or EspeakEngine())
         await cache.prerender_fixed()
         services = IvrServices(
             store=SqlIvrStore(IvrRepository(sessions)),
@@ -167,7 +169,7 @@ async def test_outbound_promise_with_partial_amount_and_date(rig: Rig) -> None:
 
 
 async def test_wrong_party_hears_no_amount_and_is_recorded(rig: Rig) -> None:
-    peer = await rig.call(FakeAsterisk(keys=["2"]), rig.outbound())
+    peer = await rig.call(FakeAsterisk(keys=["P", "P", "2"]), rig.outbound())
     heard = rig.heard(peer)
     assert "María Pérez" in heard
     assert "pesos" not in heard and "saldo" not in heard and "noviembre" not in heard
@@ -243,6 +245,42 @@ async def test_agent_in_a_conference_is_joined_only_when_present(tmp_path: Path,
         await rig.call(empty, rig.outbound())
         assert empty.dialed == []
         assert rig.app.outcomes[-1] is Outcome.CALLBACK_REQUESTED
+
+
+class _SlowNames(EspeakEngine):
+    """espeak-ng, but a sentence with the debtor's name takes half a second more to render."""
+
+    def __init__(self, log: list[str]) -> None:
+        super().__init__()
+        self.log = log
+
+    async def render(self, text: str, voice: str, out: Path) -> None:
+        if "María" in text:
+            await asyncio.sleep(0.5)
+        await super().render(text, voice, out)
+        self.log.append(f"rendered:{text[:20]}")
+
+
+class _LoggingPeer(FakeAsterisk):
+    log: list[str] = []  # noqa: RUF012  # set per test
+
+    def _reply(self, words, queue):  # type: ignore[no-untyped-def]
+        if words[:2] == ["STREAM", "FILE"]:
+            self.log.append("stream")
+        return super()._reply(words, queue)
+
+
+async def test_the_greeting_plays_while_the_sentence_with_the_name_renders(tmp_path: Path) -> None:
+    log: list[str] = []
+    async for rig in _rig_factory(tmp_path, tmp_path / "fresh-prompts")(tts=_SlowNames(log)):
+        log.clear()
+        peer = _LoggingPeer(keys=["P", "P", "2"])
+        peer.log = log
+        await rig.call(peer, rig.outbound())
+        assert rig.app.outcomes == [Outcome.WRONG_PARTY]
+    first_stream = log.index("stream")
+    name_rendered = log.index("rendered:Si usted es María Pé")
+    assert first_stream < name_rendered, log
 
 
 async def test_caller_hanging_up_mid_promise_stores_no_promise(rig: Rig) -> None:

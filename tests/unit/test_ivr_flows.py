@@ -102,7 +102,7 @@ def test_only_the_last_action_waits_for_an_answer() -> None:
 
 def test_identity_question_says_company_and_name_and_nothing_of_the_debt() -> None:
     actions = OutboundFlow(CAMPAIGN, DEBTOR, today=TODAY).start()
-    assert said(actions) == ["identity_question"]
+    assert said(actions) == ["greeting", "identity_question"]
     assert "María Pérez" in text(actions) and "Cobranza Uno" in text(actions)
     assert "pesos" not in text(actions) and "saldo" not in text(actions)
 
@@ -121,7 +121,7 @@ def test_confirmed_debtor_hears_disclosure_balance_and_menu() -> None:
 def test_us_debtor_in_english_hears_the_mini_miranda() -> None:
     us = DebtorView(7, "John Smith", Decimal("21"), "USD", date(2026, 11, 5), language="en", country="US")
     flow = OutboundFlow(CAMPAIGN, us, today=TODAY)
-    assert "If you are John Smith, press 1" in text(flow.start())
+    assert "Hello, this is Cobranza Uno calling. If you are John Smith, press 1" in text(flow.start())
     actions = flow.handle(keys("1"))
     assert said(actions) == ["disclosure_US", "balance", "menu"]
     assert "attempt to collect a debt" in text(actions)
