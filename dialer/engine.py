@@ -42,6 +42,8 @@ from recobro.domain.events import (
     CallEnded,
     CallEvent,
     HangupCause,
+    PortDown,
+    PortUp,
 )
 from recobro.domain.floor import FloorSnapshot, Observation, Seen
 from recobro.domain.ids import CallId, new_call_id
@@ -130,6 +132,7 @@ class CampaignEngine:
         self.counts = RunCounts()
         self.held_back: dict[str, int] = {}  # numbers the last batch skipped, by rule
         self.nothing_to_dial = False  # the last batch found no number it may dial now
+        self.pbx_down = False  # the port reported its link lost (PortDown) and not yet back (PortUp)
         self._live: dict[CallId, _Live] = {}
         self._writer = OrderedWriter(f"campaign-{self.id}")
         self._stopping = False
@@ -183,8 +186,8 @@ class CampaignEngine:
     async def tick(self) -> int:
         """Launch what the strategy asks for now; returns the number of calls originated."""
         campaign = self._campaign
-        if self._stopping or campaign.paused:
-            return 0
+        if self._stopping or campaign.paused or self.pbx_down:
+            return 0  # a known-down PBX link: dialing now would only write FAILED rows
         floor = self.snapshot()
         wanted = self._strategy.launches(floor)
         if wanted <= 0:
@@ -193,12 +196,25 @@ class CampaignEngine:
         batch = await self._numbers.take(wanted, campaign, self._clock.wall(), agent_ready_now=ready_now)
         self.held_back = batch.counts_by_rule()
         self.nothing_to_dial = not batch.picks
+        launched = 0
         for pick in batch.picks:
+            if self.pbx_down:  # learned mid-batch: the rest go back to the hopper undialed
+                self._numbers.finished(pick, None)
+                continue
             await self._launch(pick)
-        return len(batch.picks)
+            launched += 1
+        return launched
 
     async def handle(self, event: CallEvent) -> None:
-        """One port event; events of calls the engine does not own are ignored."""
+        """One port event; events of calls the engine does not own are ignored.
+
+        ``PortDown`` pauses originating until ``PortUp``: the calls in flight meanwhile are the
+        port's to settle (it reconciles them after the reconnect and reports their ends).
+        """
+        if isinstance(event, PortDown | PortUp):
+            self.pbx_down = isinstance(event, PortDown)
+            log.warning("campaign %s: PBX link %s", self.id, "down, dialing paused" if self.pbx_down else "up again")
+            return
         live = self._live.get(event.call_id)
         if live is None:
             return
@@ -295,6 +311,7 @@ class CampaignEngine:
             "agents_ready": agents.ready,
             "agents_by_state": dict(agents.by_state),
             "nothing_to_dial": self.nothing_to_dial,
+            "pbx_down": self.pbx_down,
             "held_back": dict(self.held_back),
         }
 
@@ -391,6 +408,8 @@ class CampaignEngine:
             )
             await self._port.originate(request)
         except (DomainError, OSError) as exc:
+            if isinstance(exc, DomainError) and exc.code == "pbx_down":
+                self.pbx_down = True  # the link dropped before its PortDown reached us: stop here
             log.warning("campaign %s: originate %s refused: %s", self.id, call.id, exc)
             before = live.call
             live.call = advance(before, CallEnded(call.id, self._clock.now(), HangupCause.FAILED, str(exc)[:100]))

@@ -24,7 +24,7 @@ from dialer.hopper_source import DbHopperSource
 from dialer.pacing import PredictiveStrategy, predictive
 from dialer.ports import AgentFloor, PersonOffer
 from recobro.domain.campaigns import CallingWindow, Campaign, CampaignMode
-from recobro.domain.errors import ValidationError
+from recobro.domain.errors import Conflict, ValidationError
 from recobro.domain.events import (
     AmdVerdict,
     CallAmd,
@@ -35,6 +35,8 @@ from recobro.domain.events import (
     CallEvent,
     CallRinging,
     HangupCause,
+    PortDown,
+    PortUp,
 )
 from recobro.domain.ids import CallId, CampaignId
 from recobro.runtime.sim_clock import SimClock
@@ -387,3 +389,42 @@ async def test_stop_hangs_up_ringing_calls_at_once_but_lets_an_answered_person_r
     await stopping
     outcomes = {c.id: c.outcome for c in await rows(sessions, CallRow)}
     assert outcomes == {ringing: "no_answer", answered: "connected"}
+
+
+async def test_a_pbx_link_down_pauses_dialing_until_it_is_back(sessions: async_sessionmaker[AsyncSession]) -> None:
+    clock = SimClock(speed=1.0, wall_start=NOON_CDMX)
+    engine, port = make_engine_under_test(sessions, clock, FakeDesk(clock, ready=2))
+    await engine.handle(PortDown(CallId(""), clock.now()))
+    assert engine.pbx_down and engine.metrics()["pbx_down"] is True
+    assert await engine.tick() == 0
+    assert port.originated == []
+    await engine.handle(PortUp(CallId(""), clock.now()))
+    assert not engine.pbx_down
+    assert await engine.tick() == 2
+    await engine.flush()
+    assert {c.outcome for c in await rows(sessions, CallRow)} == {None}  # no FAILED row for the down link
+    await engine.stop(grace=0.0)
+
+
+class _DownPort(FakePort):
+    """The link drops between the engine's last PortUp and the originate: the port refuses."""
+
+    async def originate(self, request: OriginateRequest) -> None:
+        self.originated.append(request)
+        raise Conflict("sin conexión con Asterisk / Asterisk is not reachable now", code="pbx_down")
+
+
+async def test_a_refusal_for_a_down_link_stops_the_batch_and_pauses(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    clock = SimClock(speed=1.0, wall_start=NOON_CDMX)
+    desk = FakeDesk(clock, ready=3)
+    engine, _ = make_engine_under_test(sessions, clock, desk)
+    port = _DownPort(clock)
+    engine._port = port
+    assert await engine.tick() == 1  # the first originate learns the link is down; the other two wait
+    assert len(port.originated) == 1 and engine.pbx_down
+    assert await engine.tick() == 0
+    await engine.flush()
+    assert [c.outcome for c in await rows(sessions, CallRow)] == ["failed"]
+    await engine.stop(grace=0.0)
