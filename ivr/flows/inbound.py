@@ -17,9 +17,9 @@ from ivr.flows.model import (
     Collect,
     Credential,
     DebtorView,
-    Done,
     Event,
     Found,
+    Identified,
     LookupAccount,
     LookupCaller,
     Outcome,
@@ -100,11 +100,13 @@ class InboundFlow(SelfServiceFlow):
         return [rec, Verify(self._candidate.account_id, self._candidate.credential, keys.digits)]
 
     def _on_verifying(self, event: Event) -> list[Action]:
-        if not isinstance(event, Done):
-            raise TypeError(f"verification waits for Done, got {event!r}")
+        if not isinstance(event, Identified):
+            raise TypeError(f"verification waits for Identified, got {event!r}")
         assert self._candidate is not None
         if not event.ok:
             question = self._credential_question(self._candidate)
             return self._fail(self._p("identity_mismatch"), question, "mismatch")
         self.debtor = self._candidate
+        if event.campaign is not None:  # the debt's campaign sets the horizon, company and skills
+            self.campaign = event.campaign
         return [Record("identity", "verified"), *self.enter_menu(self.disclosure())]

@@ -87,6 +87,14 @@ class Done:
 
 
 @dataclass(frozen=True, slots=True)
+class Identified:
+    """The answer to ``Verify``: whether the digits matched, and the terms of the account's campaign."""
+
+    ok: bool
+    campaign: CampaignView | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Found:
     """The answer to a lookup: the account, or None."""
 
@@ -102,7 +110,7 @@ class AgentsInfo:
     next_open: datetime | None = None
 
 
-Event = Input | Done | Found | AgentsInfo
+Event = Input | Done | Found | AgentsInfo | Identified
 
 # -- actions ---------------------------------------------------------------------------------
 
@@ -176,7 +184,7 @@ class LookupAccount:
 
 @dataclass(frozen=True, slots=True)
 class Verify:
-    """Check the typed PIN or ID digits against the account (answer: ``Done``)."""
+    """Check the typed PIN or ID digits against the account (answer: ``Identified``)."""
 
     account_id: int
     credential: Credential

@@ -29,6 +29,7 @@ from ivr.flows.model import (
     Event,
     Finish,
     Found,
+    Identified,
     Input,
     LookupAccount,
     LookupCaller,
@@ -125,9 +126,12 @@ class FlowRunner:
             return Found(await self.s.store.debtor_by_reference(action.reference))
         if isinstance(action, Verify):
             ok = await self.s.store.verify(action.account_id, action.credential, action.digits)
-            if ok:
-                self.call = dataclasses.replace(self.call, account_id=action.account_id)
-            return Done(ok)
+            if not ok:
+                return Identified(False)
+            campaign = await self.s.store.campaign_for_account(action.account_id)
+            campaign_id = campaign.campaign_id if campaign else None
+            self.call = dataclasses.replace(self.call, account_id=action.account_id, campaign_id=campaign_id)
+            return Identified(True, campaign)
         raise TypeError(f"unknown IVR action {action!r}")
 
     # -- audio -------------------------------------------------------------------------------

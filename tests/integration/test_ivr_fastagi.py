@@ -35,6 +35,8 @@ from recobro.storage.migrate import upgrade_engine
 from recobro.storage.models import (
     AccountRow,
     CallbackRow,
+    CampaignAccountRow,
+    CampaignRow,
     DispositionRow,
     IvrEventRow,
     PromiseRow,
@@ -301,6 +303,22 @@ async def test_inbound_known_number_passes_pin_and_hears_balance(rig: Rig) -> No
     assert "482913" not in " ".join(e.value for e in events)
     assert ("dtmf", "credential:******") in [(e.kind, e.value) for e in events]
     assert ("identity", "verified") in [(e.kind, e.value) for e in events]
+
+
+async def test_inbound_caller_gets_the_terms_of_the_accounts_campaign(rig: Rig) -> None:
+    async with rig.sessions() as s, s.begin():
+        s.add(CampaignAccountRow(campaign_id=rig.campaign_id, account_id=rig.account_id))
+        campaign = await s.get(CampaignRow, rig.campaign_id)
+        assert campaign is not None
+        campaign.company_name = "Despacho Dos"
+        campaign.promise_horizon_days = 5
+    keys = [*"482913#", "2", "2", *"6#", "T", "T"]
+    peer = await rig.call(FakeAsterisk(keys=keys), "inbound", caller_id="5512345678")
+    heard = rig.heard(peer)
+    assert heard.startswith("Gracias por llamar a Cobranza Uno.")  # before identification: the line's owner
+    assert "Despacho Dos le llama como despacho de cobranza" in heard
+    assert "La fecha de pago debe ser a más tardar el primero de diciembre" in heard  # 26 Nov + 5 days
+    assert await rig.count(PromiseRow) == 0
 
 
 async def test_inbound_unknown_number_three_failures(rig: Rig) -> None:

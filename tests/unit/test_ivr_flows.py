@@ -18,6 +18,7 @@ from ivr.flows.model import (
     Done,
     Finish,
     Found,
+    Identified,
     Input,
     LookupAccount,
     LookupCaller,
@@ -291,8 +292,13 @@ def test_inbound_known_caller_passes_pin_and_hears_balance() -> None:
     assert last(verify) == Verify(7, Credential.PIN, "482913")
     assert ("dtmf", "credential:******") in records(verify)
     assert "482913" not in str(records(verify))
-    menu = flow.handle(Done(True))
+    terms = CampaignView(9, "Despacho Dos", "+525500000000", promise_horizon_days=10)
+    menu = flow.handle(Identified(True, terms))
     assert said(menu) == ["disclosure_MX", "balance", "menu"]
+    assert "Despacho Dos le llama" in text(menu)
+    flow.handle(keys("2"))
+    flow.handle(keys("2"))
+    assert said(flow.handle(keys("11")))[0] == "date_beyond"  # the campaign's 10-day horizon
 
 
 def test_inbound_three_failures_end_the_call_without_detail() -> None:
@@ -306,9 +312,9 @@ def test_inbound_three_failures_end_the_call_without_detail() -> None:
     by_id = DebtorView(7, "María Pérez", Decimal("10"), "MXN", TODAY, credential=Credential.NATIONAL_ID)
     assert said(flow.handle(Found(by_id))) == ["ask_id_last4"]
     flow.handle(keys("0000"))
-    assert said(flow.handle(Done(False))) == ["identity_mismatch", "ask_id_last4"]
+    assert said(flow.handle(Identified(False))) == ["identity_mismatch", "ask_id_last4"]
     flow.handle(keys("1111"))
-    end = flow.handle(Done(False))
+    end = flow.handle(Identified(False))
     assert said(end) == ["identification_failed"]
     assert last(end) == Finish(Outcome.IDENTIFICATION_FAILED)
     assert flow.failures == 3
