@@ -100,6 +100,10 @@ def test_an_agent_takes_a_call_and_records_a_promise_to_pay(new_page: Any, live_
     assert script.startswith(f"Buenas tardes, ¿hablo con {name}?") and f"{balance}" in script, script
     assert pop["number"] in page.get_by_test_id("pop-phones").inner_text()
     both_sizes(page, "agent-call")
+    page.reload()  # the server sends the state and the screen pop again: the call is still the agent's
+    page.get_by_test_id("pop-name").filter(has_text=name).wait_for()
+    assert amount_of(page.get_by_test_id("pop-balance").inner_text()) == balance
+    assert sum(m["type"] == "screen_pop" and m["call_id"] == pop["call_id"] for m in seen) == 2
 
     page.keyboard.press("F4")  # hang up (the debtor may have hung up first)
     page.get_by_test_id("agent-state").filter(has_text="Cierre").wait_for(timeout=30_000)
@@ -135,8 +139,37 @@ def test_an_agent_takes_a_call_and_records_a_promise_to_pay(new_page: Any, live_
     assert (status, code, notes, username) == ("pending", "promise_to_pay", "Promete pagar en su quincena.",
                                                live.agent)
     assert "Pendiente" in page.get_by_test_id("pop-promises").inner_text()
+    page.click("#lang-switch")
+    page.get_by_test_id("agent-state").filter(has_text="Ready").wait_for()
+    assert "Pending" in page.get_by_test_id("pop-promises").inner_text()
+    shot(page, "agent-ready-again-en-1366x768")
     page.click("#btn-pause")  # leave the floor tidy for the next tests
+    page.get_by_test_id("agent-state").filter(has_text="Paused").wait_for()
+    page.click("#lang-switch")
+
+
+def test_preview_shows_the_next_account_the_rules_allow_and_skips_it(new_page: Any, live_server: LiveServer) -> None:
+    page = new_page()
+    seen = frames(page, "/ws/agent")
+    log_in(page, live_server, live_server.agent, "agent.html")
+    page.locator("#conn[data-status=online]").wait_for()
     page.get_by_test_id("agent-state").filter(has_text="En pausa").wait_for()
+    page.click("#btn-preview")
+    first = wait_until(page, lambda: next((m for m in seen if m["type"] == "preview"), None), "a preview")
+    assert first["account"] is not None, first
+    name, balance = query(live_server, "SELECT debtor_name, balance FROM accounts WHERE id = ?",
+                          first["account_id"])[0]
+    box = page.get_by_test_id("preview-box")
+    box.filter(has_text=name).wait_for()
+    assert amount_of(box.locator("strong").inner_text()) == Decimal(str(balance)).quantize(Decimal("0.01"))
+    assert first["number"] in box.inner_text()
+    page.select_option("#skip-reason", "bad_number")
+    page.keyboard.press("F7")
+    wait_until(page, lambda: any(m["type"] == "preview_skipped" for m in seen), "the skip")
+    box.filter(has_text="No hay cuentas en vista previa.").wait_for()
+    page.click("#btn-preview")
+    again = wait_until(page, lambda: [m for m in seen if m["type"] == "preview"][1:], "a second preview")[0]
+    assert again["account_id"] != first["account_id"], "a skipped account is not offered again"
 
 
 @pytest.fixture

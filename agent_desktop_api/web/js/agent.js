@@ -137,7 +137,14 @@ function onDispositionSaved(msg) {
 function onPreview(msg) {
   syncClock(msg);
   view.preview = msg.account ? normalizePop(msg) : null;
+  view.previewEmpty = !msg.account; // the rules leave nothing to dial now
   renderPreview();
+}
+
+function onDialStarted(msg) {
+  view.preview = null;
+  renderPreview();
+  toast(t("preview.dialing", { number: msg.number || "" }));
 }
 
 function onCallbacks(msg) {
@@ -166,6 +173,7 @@ const HANDLERS = {
   disposition_saved: onDispositionSaved,
   disposition_ok: onDispositionSaved,
   preview: onPreview,
+  dial_started: onDialStarted,
   callbacks: onCallbacks,
   callback_due: onCallbackDue,
   error: onError,
@@ -193,6 +201,8 @@ function render() {
   $("#btn-hangup").disabled = !view.call || view.call.ended || !ON_CALL.has(view.state);
   $("#call-number").textContent = view.call?.number || "";
   $("#btn-preview").disabled = view.state !== "ready" && view.state !== "paused";
+  // no preview during a call or its wrap-up: the room goes to the call (1366x768 shows it all)
+  $("#preview-box").hidden = ON_CALL.has(view.state) || view.state === "wrap_up";
   const emptyText = $("#pop-empty-text");
   emptyText.dataset.i18n = view.state === "ready" ? "agent.waiting" : view.state === "reserved" ? "agent.connecting" : "agent.no_call";
   emptyText.textContent = t(emptyText.dataset.i18n);
@@ -296,7 +306,7 @@ function renderPreview() {
   $("#preview-actions").hidden = !p;
   if (!p) {
     body.className = "muted";
-    body.replaceChildren(t("preview.none"));
+    body.replaceChildren(t(view.previewEmpty ? "preview.nothing" : "preview.none"));
     return;
   }
   body.className = "";
@@ -304,7 +314,7 @@ function renderPreview() {
     el("div", { class: "name", text: p.name }),
     el("div", {}, `${t("pop.balance")}: `, el("strong", { text: money(p.balance, p.currency) })),
     el("div", { text: `${t("pop.days_past_due")}: ${p.dpd ?? "—"}` }),
-    el("div", { class: "mono", text: (p.phones[0] && (p.phones[0].e164 ?? p.phones[0])) || "" }),
+    el("div", { class: "mono", text: p.number || (p.phones[0] && (p.phones[0].e164 ?? p.phones[0])) || "" }),
   );
 }
 
@@ -439,6 +449,7 @@ function skipPreview() {
   if (!view.preview) return;
   socket.send({ type: "preview_skip", account_id: view.preview.account_id, reason: $("#skip-reason").value });
   view.preview = null;
+  view.previewEmpty = false;
   renderPreview();
 }
 

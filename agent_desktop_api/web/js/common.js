@@ -310,6 +310,10 @@ export function mountHeader(active) {
   ];
   header.replaceChildren(...parts.filter(Boolean));
   applyI18n();
+  document.addEventListener("langchange", () => {
+    const status = $("#conn")?.dataset.status;
+    if (status) setConn(status);
+  });
 }
 
 export function setConn(status) {
