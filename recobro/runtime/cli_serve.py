@@ -1,4 +1,5 @@
-"""``recobro serve``: the whole platform in one process on the simulated PBX (``make demo``).
+"""``recobro serve``: the whole platform in one process on the simulated PBX (``make demo``), or on
+a real Asterisk with ``RECOBRO_TELEPHONY=asterisk`` (AMI address and login from RECOBRO_AMI_*).
 
 Says where to look, then one status line every few seconds; Ctrl-C stops it cleanly (calls hung
 up, wrap-ups disposed, agents logged out, every write done). A second Ctrl-C aborts at once.
@@ -64,7 +65,12 @@ def _banner(p: Platform, url: str) -> None:
         f"  Campaña / Campaign: {c.name} ({c.mode.value}{', en pausa / paused' if c.paused else ''}), "
         f"{p.accounts} cuentas / accounts; {o.sim_agents} agentes simulados / simulated agents"
     )
-    _say(f"  Central simulada / Simulated PBX: escenario / scenario {p.scenario.name}, velocidad / speed {o.speed:g}x")
+    if p.settings.telephony == "asterisk":
+        s = p.settings
+        _say(f"  Asterisk: AMI {s.ami_host}:{s.ami_port} (usuario / user {s.ami_user}), tiempo real / real time")
+    else:
+        _say(f"  Central simulada / Simulated PBX: escenario / scenario {p.scenario.name}, "
+             f"velocidad / speed {o.speed:g}x")
     wall = _local(p.clock.wall())
     if p.simulated_wall:
         _say(
@@ -105,12 +111,8 @@ async def _serve(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     """Run until Ctrl-C; returns the final figures."""
     from recobro.runtime.wiring import build_platform
 
-    if settings.telephony != "sim":
-        _say(
-            "RECOBRO_TELEPHONY=asterisk: `recobro serve` todavía no conecta el adaptador de Asterisk; use la central "
-            "simulada (RECOBRO_TELEPHONY=sim) / `recobro serve` does not wire the Asterisk adapter yet; use the "
-            "simulated PBX (RECOBRO_TELEPHONY=sim)"
-        )
+    if settings.telephony == "asterisk" and options.speed != 1.0:
+        _say("Con Asterisk el tiempo es real: --speed no aplica / On Asterisk time is real: --speed does not apply")
         raise typer.Exit(2)
     sock = _bind(settings.api_host, settings.api_port)
     try:
@@ -149,19 +151,23 @@ async def _serve(settings: Settings, options: ServeOptions) -> dict[str, Any]:
 
 def serve_command(
     sim_agents: Annotated[
-        int, typer.Option("--sim-agents", min=0, max=99, help="Agentes simulados / simulated agents")
-    ] = 10,
+        int | None,
+        typer.Option("--sim-agents", min=0, max=99,
+                     help="Agentes simulados (10; 0 con Asterisk) / simulated agents (10; 0 on Asterisk)"),
+    ] = None,
     campaign: Annotated[str, typer.Option("--campaign", help="Campaña a marcar / campaign to dial")] = "demo",
     speed: Annotated[
         float, typer.Option("--speed", min=0.1, max=100.0, help="Velocidad del tiempo simulado / simulated time speed")
     ] = 1.0,
 ) -> None:
-    """La plataforma completa sobre la central simulada. / The whole platform on the simulated PBX."""
+    """La plataforma completa (central simulada o Asterisk). / The whole platform (simulated PBX or Asterisk)."""
     from recobro.runtime.settings import load_settings
     from recobro.runtime.wiring import ServeOptions
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = load_settings()
+    if sim_agents is None:  # simulated agents on Asterisk would call softphones that may not exist
+        sim_agents = 0 if settings.telephony == "asterisk" else 10
     s = asyncio.run(_serve(settings, ServeOptions(campaign=campaign, sim_agents=sim_agents, speed=speed)))
     _say(
         f"Detenido / Stopped. marcadas/dials {s['dials']} · conectadas/connects {s['connects']} · "

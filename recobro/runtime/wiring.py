@@ -14,6 +14,10 @@ simulated wall time, see ``recobro.runtime.sim_clock``). ``stop`` unwinds in the
 leaves nothing half-written: stop dialing and hang up (the engine waits for the PBX's ends and
 closes the rest), let the simulated agents dispose what is in wrap-up, log the agents out, drain
 the writers, then stop the web server and the PBX.
+
+With ``RECOBRO_TELEPHONY=asterisk`` the same parts run on ``AmiTelephony`` (the RECOBRO_AMI_*
+settings) and real time (``LoopClock``); ``AgentSessions`` keeps each logged-in agent's phone in
+their ConfBridge, and the dialing starts once the simulated agents (if any) are seated there.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +45,8 @@ from dialer.engine import CampaignEngine
 from dialer.hopper_source import DbHopperSource
 from dialer.ports import AgentFloor, PersonOffer
 from recobro.bus import LocalBus
-from recobro.domain.errors import NotFound, ValidationError
+from recobro.domain.errors import DomainError, NotFound, ValidationError
+from recobro.runtime.agent_sessions import AgentSessions, default_agent_dial
 from recobro.runtime.demo_seed import ensure_sim_agents, sim_username
 from recobro.runtime.manual_dial import ManualDialer
 from recobro.runtime.settings import Settings
@@ -53,6 +58,10 @@ from recobro.storage.models import CallRow
 from recobro.storage.repositories.agents import AgentRepository
 from recobro.storage.repositories.calls import CallRepository
 from recobro.storage.repositories.campaigns import CampaignRepository, campaign_from_row
+from recobro.telephony.ami.adapter import AmiTelephony
+from recobro.telephony.ami.client import AmiConfig
+from recobro.telephony.clock import Clock, LoopClock
+from recobro.telephony.port import TelephonyPort
 from recobro.telephony.sim.pbx import SimulatedPbx
 from recobro.telephony.sim.scenario import Scenario, load_scenario
 
@@ -121,6 +130,13 @@ class ServeOptions:
     speed: float = 1.0
     scenario: Path = DEMO_SCENARIO
     wall_start: datetime | None = None  # None: real time if inside the demo hours, else simulated
+    # Asterisk only (RECOBRO_TELEPHONY=asterisk). With wall_start the clock runs in real time from
+    # that wall moment (tests dial inside the calling hours at any hour of the night).
+    dial: Callable[[str], str] | None = None  # E.164 -> dial string; None: PJSIP/<digits>@carrier
+    agent_dial: Callable[[str], str] = default_agent_dial  # agent extension -> their phone's dial string
+    ami: AmiConfig | None = None  # None: from the RECOBRO_AMI_* settings
+    agent_check_seconds: float = 2.0  # how often missing agent legs are looked for
+    seat_timeout: float = 15.0  # how long start() waits for the simulated agents' legs
 
 
 class Platform:
@@ -131,10 +147,11 @@ class Platform:
         self.options: ServeOptions = parts["options"]
         self.db = parts["db"]
         self.sessions = parts["sessions"]
-        self.clock: SimClock = parts["clock"]
+        self.clock: Clock = parts["clock"]
         self.simulated_wall: bool = parts["simulated_wall"]
         self.scenario: Scenario = parts["scenario"]
-        self.port: SimulatedPbx = parts["port"]
+        self.port: TelephonyPort = parts["port"]
+        self.legs: AgentSessions | None = parts.get("legs")
         self.bus: LocalBus = parts["bus"]
         self.acd: AcdService = parts["acd"]
         self.engine: CampaignEngine = parts["engine"]
@@ -151,7 +168,8 @@ class Platform:
                                   ttl_seconds=self.settings.token_ttl_seconds)
         self.app = create_app(
             DesktopServices(campaigns=CampaignsDirectory(CampaignRepository(self.sessions), self.engines),
-                            agents=self.acd, telephony="sim", auth=self.auth, acd=self.acd, engines=self.engines,
+                            agents=self.acd, telephony=self.settings.telephony, auth=self.auth, acd=self.acd,
+                            engines=self.engines,
                             sessions=self.sessions, db=self.db, clock=self.clock, bus=self.bus, zone=DEMO_ZONE,
                             region=self.settings.region, reports_dir=self.settings.data_dir / "reports",
                             dialer=self.manual)
@@ -159,17 +177,32 @@ class Platform:
         self._tasks: list[asyncio.Task[None]] = []
         self._server: _Server | None = None
         self._server_task: asyncio.Task[None] | None = None
+        self._legs_task: asyncio.Task[None] | None = None
         self._stopped = False
 
     async def start(self, *, sockets: list[socket.socket] | None = None) -> None:
         """Run the pump, the engine and the agents; serve the API on ``sockets`` if given."""
         self._tasks.append(asyncio.create_task(self._pump(), name="event-pump"))
+        if self.legs is not None:
+            self._legs_task = asyncio.create_task(self.legs.run(), name="agent-legs")
+            await self.legs.subscribed.wait()
         self.agents.start()
+        if self.legs is not None and self.agents.agents:
+            await self._seat_sim_agents()
         self._tasks.append(asyncio.create_task(self.engine.run(), name=f"campaign-{self.engine.id}"))
         if sockets:
             config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
             self._server = _Server(config)
             self._server_task = asyncio.create_task(self._server.serve(sockets=sockets), name="api")
+
+    async def _seat_sim_agents(self) -> None:
+        """Dial only once the simulated agents are in their bridges (a person would be abandoned)."""
+        assert self.legs is not None
+        ids = [a.id for a in self.agents.agents]
+        deadline = self.clock.now() + self.options.seat_timeout
+        while not all(self.acd.status(i).logged_in for i in ids) and self.clock.now() < deadline:
+            await asyncio.sleep(0.02)
+        await self.legs.wait_seated(ids, max(0.0, deadline - self.clock.now()))
 
     def status(self) -> dict[str, Any]:
         c = self.engine.counts
@@ -192,6 +225,11 @@ class Platform:
         self._stopped = True
         await self.engine.stop(grace=5.0)
         await self.agents.stop()
+        if self._legs_task is not None:
+            self._legs_task.cancel()
+            await asyncio.gather(self._legs_task, return_exceptions=True)
+        if self.legs is not None:
+            await self.legs.stop_all()
         await self.acd.close()
         if self._server is not None and self._server_task is not None:
             self._server.should_exit = True
@@ -204,7 +242,10 @@ class Platform:
 
     async def _pump(self) -> None:
         async for event in self.port.events():
-            for handle in (self.engine.handle, self.acd.handle, self.manual.handle):
+            handlers = [self.engine.handle, self.acd.handle, self.manual.handle]
+            if self.legs is not None:
+                handlers.append(self.legs.handle)
+            for handle in handlers:
                 try:
                     await handle(event)
                 except Exception:  # one faulty handler must not stop the platform's events
@@ -213,12 +254,6 @@ class Platform:
 
 async def build_platform(settings: Settings, options: ServeOptions) -> Platform:
     """Upgrade the database, load the campaign and the agents, and wire everything (nothing runs yet)."""
-    if settings.telephony != "sim":
-        raise ValidationError(
-            "serve solo funciona con la central simulada por ahora (RECOBRO_TELEPHONY=sim) / "
-            "serve only runs on the simulated PBX for now (RECOBRO_TELEPHONY=sim)",
-            field="telephony",
-        )
     if not 0 < options.speed <= 100:
         raise ValidationError(f"--speed debe estar entre 0 y 100 / must be in (0, 100], got {options.speed}",
                               field="speed")
@@ -245,13 +280,51 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
         last = (await s.execute(select(func.max(func.coalesce(CallRow.dialed_at, CallRow.queued_at))))).scalar()
     if isinstance(last, str):  # SQLite returns an aggregate of a typed column as text
         last = datetime.fromisoformat(last).replace(tzinfo=UTC)
-    if options.wall_start is not None:
-        wall_start, simulated = options.wall_start, True
+    clock: Clock
+    port: TelephonyPort
+    if settings.telephony == "asterisk":
+        # Real time; a given wall_start shifts only what the wall clock reads (tests).
+        clock = LoopClock() if options.wall_start is None else SimClock(1.0, options.wall_start)
+        wall_start, simulated = clock.wall(), options.wall_start is not None
+        port = await _open_ami(settings, options, clock)
     else:
-        wall_start, simulated = sim_wall_start(datetime.now(UTC), last)
+        if options.wall_start is not None:
+            wall_start, simulated = options.wall_start, True
+        else:
+            wall_start, simulated = sim_wall_start(datetime.now(UTC), last)
+        clock = SimClock(speed=options.speed, wall_start=wall_start)
+        port = SimulatedPbx(scenario, clock)  # the clock carries the speed for every part at once
+    try:
+        return await _wire_parts(settings, options, db, sessions, campaigns, row, campaign, scenario,
+                                 clock=clock, port=port, wall_start=wall_start, simulated=simulated)
+    except BaseException:
+        await port.close()
+        raise
+
+
+async def _open_ami(settings: Settings, options: ServeOptions, clock: Clock) -> AmiTelephony:
+    config = options.ami or AmiConfig(
+        host=settings.ami_host, port=settings.ami_port, user=settings.ami_user, secret=settings.ami_secret,
+        action_timeout=settings.ami_action_timeout,
+    )
+    try:
+        return await AmiTelephony.open(config, clock, dial=options.dial)
+    except (DomainError, OSError, TimeoutError) as exc:
+        raise ValidationError(
+            f"No se pudo conectar con Asterisk (AMI {config.host}:{config.port}): {exc}; revise RECOBRO_AMI_HOST, "
+            f"_PORT, _USER y _SECRET / Cannot reach Asterisk's AMI at {config.host}:{config.port}: {exc}; check "
+            "RECOBRO_AMI_HOST, _PORT, _USER and _SECRET",
+            field="ami_host",
+        ) from exc
+
+
+async def _wire_parts(  # the composition root hands every part over once
+    settings: Settings, options: ServeOptions, db: Any, sessions: Any, campaigns: CampaignRepository, row: Any,
+    campaign: Any, scenario: Scenario, *, clock: Clock, port: TelephonyPort, wall_start: datetime, simulated: bool,
+) -> Platform:
+    asterisk = isinstance(port, AmiTelephony)
+    legs: AgentSessions | None = None
     closed = await CallRepository(sessions).close_unfinished(wall_start)
-    clock = SimClock(speed=options.speed, wall_start=wall_start)
-    port = SimulatedPbx(scenario, clock)  # the clock carries the speed for every part at once
     bus = LocalBus()
     agents_repo = AgentRepository(sessions)
     acd = AcdService(port=port, store=agents_repo, clock=clock, bus=bus, local_zone=DEMO_ZONE)
@@ -270,8 +343,11 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
     for rec in records:
         acd.add_agent(
             AgentProfile(id=rec.id, username=rec.username, display_name=rec.display_name, skills=rec.skills,
-                         campaigns=rec.campaigns or frozenset({int(campaign.id)}), endpoint=rec.extension or "")
+                         campaigns=rec.campaigns or frozenset({int(campaign.id)}),
+                         endpoint=_extension(rec.extension, rec.id) if asterisk else rec.extension or "")
         )
+    if isinstance(port, AmiTelephony):
+        legs = AgentSessions(port, acd, bus, clock, dial=options.agent_dial, check_every=options.agent_check_seconds)
     source = DbHopperSource(sessions, int(campaign.id))
     engine = CampaignEngine(
         campaign,
@@ -284,7 +360,7 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
         bus=bus,
         abandon_message=row.abandon_message,
         amd_false_positive=scenario.amd.human_as_machine,
-        metrics_seconds=options.speed,  # one real second
+        metrics_seconds=1.0 if asterisk else options.speed,  # one real second
     )
     acd.on_observation(lambda campaign_id, seen: engine.observe(seen) if campaign_id == engine.id else None)
     team = SimAgents(
@@ -294,5 +370,10 @@ async def _wire(settings: Settings, options: ServeOptions, db: Any) -> Platform:
     return Platform(
         settings=settings, options=options, db=db, sessions=sessions, clock=clock, simulated_wall=simulated,
         scenario=scenario, port=port, bus=bus, acd=acd, engine=engine, source=source, agents=team,
-        accounts=await source.count(), closed_on_start=closed,
+        accounts=await source.count(), closed_on_start=closed, legs=legs,
     )
+
+
+def _extension(extension: str | None, agent_id: int) -> str:
+    """The agent's numeric extension at the PBX: the stored one, else the agent's id."""
+    return extension if extension and extension.isascii() and extension.isdigit() else str(agent_id)

@@ -224,6 +224,39 @@ class AmiTelephony:
             ],
         )
 
+    async def agent_session_channels(self, agent: str) -> list[str]:
+        """The agent's own legs now in their ConfBridge (marked members); [] when it is empty.
+
+        The composition root asks before (re)starting a session, so a reconnect that found the
+        agent still there does not put a second leg of theirs into a two-member bridge."""
+        self._check_agent(agent)
+        try:
+            items = await self._client.send_list(
+                "ConfBridgeList", "ConfbridgeListComplete", [("Conference", f"recobro-agent-{agent}")]
+            )
+        except AmiError as exc:
+            if "no active conference" in exc.message.lower():
+                return []
+            raise
+        return [m.get("Channel") or "" for m in items if (m.get("MarkedUser") or "").lower() == "yes"]
+
+    async def stop_agent_session(self, agent: str) -> int:
+        """Hang up the agent's legs in their ConfBridge (log-out); returns how many were ended."""
+        channels = [c for c in await self.agent_session_channels(agent) if c]
+        for channel in channels:
+            await self._hangup_channel(channel, None)
+        return len(channels)
+
+    @staticmethod
+    def _check_agent(agent: str) -> None:
+        safe_value(agent, field="agent", max_len=32)
+        if not _AGENT_RE.match(agent):
+            raise ValidationError(
+                f"el agente debe ser su número de extensión / agent must be the agent's numeric id: {agent!r}",
+                field="agent",
+                value=agent,
+            )
+
     async def events(self) -> AsyncIterator[CallEvent]:
         while True:
             item = await self._queue.get()
