@@ -9,6 +9,7 @@ used; ``make test`` installs it (scripts/system-packages.sh).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -70,14 +71,20 @@ def browser_context() -> Iterator[object]:
             shutil.rmtree(profile, ignore_errors=True)
 
 
+# Chromium logs every 4xx answer in the console; these are the API's refusals the pages show to
+# the user (a wrong password, a rejected file, a conflict), which the tests check on the page.
+EXPECTED_REFUSAL = re.compile(r"Failed to load resource: the server responded with a status of (401|403|409|422)\b")
+
+
 @pytest.fixture
 def new_page(browser_context: object) -> Iterator[object]:
-    """Opens pages at a given size; collects console errors and closes the pages afterwards."""
+    """Opens pages at a given size; fails the test on a JavaScript error or an error in the console."""
     from playwright.sync_api import BrowserContext, Page
 
     assert isinstance(browser_context, BrowserContext)
     pages: list[Page] = []
     errors: list[str] = []
+    console: list[str] = []
 
     def open_page(size: str = "hd") -> Page:
         width, height = SIZES[size]
@@ -85,6 +92,7 @@ def new_page(browser_context: object) -> Iterator[object]:
         page.set_viewport_size({"width": width, "height": height})
         page.set_default_timeout(10_000)
         page.on("pageerror", lambda exc: errors.append(f"{page.url}: {exc}"))
+        page.on("console", lambda msg: msg.type == "error" and console.append(f"{page.url}: {msg.text}"))
         pages.append(page)
         return page
 
@@ -93,6 +101,8 @@ def new_page(browser_context: object) -> Iterator[object]:
     for page in pages:
         page.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+    unexpected = [line for line in console if not EXPECTED_REFUSAL.search(line)]
+    assert not unexpected, f"errors in the browser's console: {unexpected}"
 
 
 def shot(page: object, name: str) -> Path:
@@ -106,6 +116,12 @@ def shot(page: object, name: str) -> Path:
     return path
 
 
+def need_web_build() -> None:
+    """The console loads uPlot from node_modules: ``make web`` (scripts/build-web.sh) installs it."""
+    if not (WEB / "node_modules" / "uplot" / "dist" / "uPlot.esm.js").exists():
+        pytest.fail("the pages' npm packages are missing: run `make web` (scripts/build-web.sh)")
+
+
 @dataclass(frozen=True)
 class StaticSite:
     url: str
@@ -114,6 +130,7 @@ class StaticSite:
 @pytest.fixture(scope="session")
 def static_site() -> Iterator[StaticSite]:
     """The pages served as plain files (no API): for what the pages do on their own."""
+    need_web_build()
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(WEB)],
@@ -198,6 +215,7 @@ def live_server() -> Iterator[LiveServer]:
     import secrets
     import signal
 
+    need_web_build()
     data = Path(tempfile.mkdtemp(prefix="recobro-live-"))
     port = free_port()
     password = secrets.token_urlsafe(12)
