@@ -235,7 +235,8 @@ class AmiTelephony:
                 "ConfBridgeList", "ConfbridgeListComplete", [("Conference", f"recobro-agent-{agent}")]
             )
         except AmiError as exc:
-            if "no active conference" in exc.message.lower():
+            text = exc.message.lower()  # "No active conferences." / "No Conference by that name found."
+            if "no active conference" in text or "no conference" in text:
                 return []
             raise
         return [m.get("Channel") or "" for m in items if (m.get("MarkedUser") or "").lower() == "yes"]
