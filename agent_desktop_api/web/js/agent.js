@@ -126,6 +126,9 @@ function onCallEnded(msg) {
 function onDispositionSaved(msg) {
   view.needsDisposition = false;
   sessionStorage.removeItem(DRAFT_KEY);
+  $("#disp-form").reset(); // the next call starts from a blank form
+  showExtras();
+  loadCallbacks(); // a callback disposition adds one
   toast(t("disp.saved"), "ok");
   if (msg.promise && view.pop) {
     view.pop.promises = [msg.promise, ...view.pop.promises];

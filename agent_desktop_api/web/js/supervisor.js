@@ -256,16 +256,17 @@ function renderChart() {
   const pctAxis = (u, vals) => vals.map((v) => `${v} %`);
   chart = new uPlot({
     ...chartSize(),
-    scales: { x: { time: true, range: () => { const now = view.latest ?? Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, pct: { range: [0, 100] } },
+    scales: { x: { time: true, range: () => { const now = view.latest ?? Date.now() / 1000; return [now - HOUR, now]; } }, ratio: { range: (u, lo, hi) => [0, Math.max(3, hi || 0)] }, calls: { range: (u, lo, hi) => [0, Math.max(10, hi || 0)] }, pct: { range: [0, 100] } },
     axes: [
       { space: 90, values: (u, splits) => splits.map((v) => clock(v)) },
-      { scale: "ratio" },
+      { scale: "ratio", stroke: "#0b5cab" }, // dial level, in its colour
+      { scale: "calls", stroke: "#7a8aa0", grid: { show: false } }, // calls in flight
       { scale: "pct", side: 1, values: pctAxis, grid: { show: false } },
     ],
     series: [
       { label: t("sup.time"), value: (u, v) => (v === null ? "—" : clock(v)) },
       { label: t("sup.dial_level"), scale: "ratio", stroke: "#0b5cab", width: 2 },
-      { label: t("sup.in_flight"), scale: "ratio", stroke: "#7a8aa0", width: 1 },
+      { label: t("sup.in_flight"), scale: "calls", stroke: "#7a8aa0", width: 1 },
       { label: t("sup.abandon_today"), scale: "pct", stroke: "#b3261e", width: 2, value: (u, v) => (v === null ? "—" : `${v.toFixed(2)} %`) },
       { label: t("sup.target"), scale: "pct", stroke: "#b3261e", dash: [6, 4], width: 1, value: (u, v) => (v === null ? "—" : `${v.toFixed(1)} %`) },
       { label: t("sup.live_rate"), scale: "pct", stroke: "#1b7f3b", width: 1.5, value: (u, v) => (v === null ? "—" : `${v.toFixed(0)} %`) },
