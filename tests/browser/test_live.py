@@ -10,6 +10,7 @@ follows; a bad CSV upload shows its rejected rows; every page is photographed at
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -105,6 +106,7 @@ def test_an_agent_takes_a_call_and_records_a_promise_to_pay(new_page: Any, live_
     assert amount_of(page.get_by_test_id("pop-balance").inner_text()) == balance
     assert sum(m["type"] == "screen_pop" and m["call_id"] == pop["call_id"] for m in seen) == 2
 
+    page.get_by_test_id("agent-state").filter(has_text=re.compile("En llamada|Cierre")).wait_for(timeout=30_000)
     page.keyboard.press("F4")  # hang up (the debtor may have hung up first)
     page.get_by_test_id("agent-state").filter(has_text="Cierre").wait_for(timeout=30_000)
     page.get_by_test_id("wrap-timer").wait_for()

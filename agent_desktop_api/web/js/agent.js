@@ -201,7 +201,8 @@ function render() {
   $("#disp-fields").disabled = !view.needsDisposition || !view.pop;
   const callBox = $("#call-box");
   callBox.hidden = !view.call;
-  $("#btn-hangup").disabled = !view.call || view.call.ended || !ON_CALL.has(view.state);
+  // the ACD hangs up only a connected call (not one still being connected: "reserved")
+  $("#btn-hangup").disabled = !view.call || view.call.ended || view.state !== "on_call";
   $("#call-number").textContent = view.call?.number || "";
   $("#btn-preview").disabled = view.state !== "ready" && view.state !== "paused";
   // no preview during a call or its wrap-up: the room goes to the call (1366x768 shows it all)
