@@ -271,7 +271,7 @@ def test_a_bad_csv_upload_shows_its_rejected_rows_with_reasons(
     both_sizes(page, "lists-rejected")
 
 
-def test_the_campaigns_page_edits_the_live_campaign(new_page: Any, live_server: LiveServer) -> None:
+def test_the_campaigns_page_edits_the_live_campaign_and_creates_one(new_page: Any, live_server: LiveServer) -> None:
     page = new_page()
     log_in(page, live_server, live_server.supervisor, "supervisor.html")
     page.goto(f"{live_server.url}/campaigns.html")
@@ -291,6 +291,28 @@ def test_the_campaigns_page_edits_the_live_campaign(new_page: Any, live_server: 
     page.click("#campaign-form button[type=submit]")
     assert "entre 1 y 10" in page.get_by_test_id("campaign-error").inner_text()
     both_sizes(page, "campaigns")
+
+    page.click("#new-campaign")
+    assert page.locator("#f-name").input_value() == ""
+    page.fill("#f-name", "temprana-web")
+    page.select_option("#f-mode", "progressive")
+    page.fill("#f-start", "09:00")
+    page.fill("#f-end", "19:30")
+    page.fill("#f-skills", "es, segment:retail")
+    page.fill("#r-busy", "20")
+    page.click("#campaign-form button[type=submit]")
+    page.locator("#toast.show").filter(has_text="Campaña creada").wait_for()
+    row = query(live_server, "SELECT mode, window_start, window_end, required_skills, retry, paused FROM campaigns "
+                             "WHERE name = 'temprana-web'")
+    assert len(row) == 1
+    mode, start, end, skills, retry, paused = row[0]
+    assert (mode, start, end, json.loads(skills), paused) == ("progressive", "09:00", "19:30",
+                                                              ["es", "segment:retail"], 1)
+    assert json.loads(retry)["delay_seconds"]["busy"] == 20 * 60
+    page.get_by_test_id("campaign-list").locator("tr", has_text="temprana-web").wait_for()
+    page.fill("#f-name", "demo")  # the form now edits the new campaign: a second "demo" is refused
+    page.click("#campaign-form button[type=submit]")
+    page.get_by_test_id("campaign-error").filter(has_text="ya existe").wait_for()
 
 
 def test_the_login_page_at_both_sizes(new_page: Any, live_server: LiveServer) -> None:
