@@ -426,5 +426,11 @@ async def test_a_refusal_for_a_down_link_stops_the_batch_and_pauses(
     assert len(port.originated) == 1 and engine.pbx_down
     assert await engine.tick() == 0
     await engine.flush()
-    assert [c.outcome for c in await rows(sessions, CallRow)] == ["failed"]
+    (row,) = await rows(sessions, CallRow)
+    assert row.outcome == "failed" and row.dialed_at is None
+    await engine.handle(PortUp(CallId(""), clock.now()))
+    up = FakePort(clock)
+    engine._port = up
+    assert await engine.tick() == 3  # that number was not an attempt: it is dialed again with the others
+    assert row.number in {r.number for r in up.originated}
     await engine.stop(grace=0.0)

@@ -150,8 +150,14 @@ class AmiTelephony:
             log.warning("originate %s: %s; its fate will come from events", request.call_id, exc.message)
             if isinstance(exc, AmiTimeout):
                 self._spawn(self._check_in_doubt(request.call_id, request.ring_timeout + self._grace))
-        except (AmiError, ValidationError):
+        except (AmiError, ValidationError) as exc:
             self._tracker.forget(request.call_id)
+            if isinstance(exc, AmiError) and "shutting down" in exc.message.lower():
+                # A graceful stop refuses new calls for a while before the link drops: the PBX is
+                # down from here on for the platform (PortUp follows the reconnect).
+                self._going_down()
+                raise Conflict(f"Asterisk se está deteniendo / Asterisk is shutting down: {exc.message}",
+                               code="pbx_down") from exc
             raise
 
     async def hangup(self, call_id: CallId, *, reason: str = "") -> None:
@@ -287,11 +293,17 @@ class AmiTelephony:
             if isinstance(item, LinkUp):
                 await self._link_up(item)
             elif isinstance(item, LinkDown):
-                if self._ready:
-                    self._ready = False
-                    self._emit(PortDown(NO_CALL, self._clock.now()))
+                self._going_down()
+            elif item.is_event("Shutdown"):
+                self._going_down()  # the link drops next; nothing new may be sent meanwhile
+                self._on_message(item)
             else:
                 self._on_message(item)
+
+    def _going_down(self) -> None:
+        if self._ready:
+            self._ready = False
+            self._emit(PortDown(NO_CALL, self._clock.now()))
 
     async def _link_up(self, up: LinkUp) -> None:
         try:
