@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +64,8 @@ _RETRY = {
 }
 _QUICK = frozenset({Outcome.BUSY, Outcome.INVALID, Outcome.FAILED})
 _UNANSWERED = frozenset({CallState.QUEUED, CallState.DIALING, CallState.RINGING})
+IVR_CONTEXT = "recobro-ivr"  # the dialplan entry of campaign mode ivr (AMD, then the IVR's FastAGI)
+IVR_FLOW = "outbound"  # the IVR's script for a campaign call (ivr.app)
 
 
 @dataclass(slots=True)
@@ -76,6 +78,7 @@ class _Live:
     route: asyncio.Task[None] | None = None
     abandoning: bool = False
     hung_up: bool = False
+    ivr_outcome: str | None = None  # campaign mode ivr: what the IVR reported (promise_to_pay, ...)
 
 
 @dataclass(slots=True)
@@ -229,6 +232,9 @@ class CampaignEngine:
             await self._ended(live, before)
             return
         self._save(live)
+        if self._campaign.mode == CampaignMode.IVR and isinstance(event, CallAnswered | CallAmd):
+            self._count_ivr(event, after)  # the IVR has the call: no agent, no hang-up on a machine
+            return
         if isinstance(event, CallAnswered):
             self.counts.answered += 1
             self._see(Seen.ANSWERED, after.answered_at, after.answered_at, after.dialed_at or after.queued_at)
@@ -254,6 +260,16 @@ class CampaignEngine:
         elif isinstance(event, CallBridged):
             self.counts.connects += 1
             self._see(Seen.CONNECTED, after.connected_at, after.connected_at, after.amd_at or after.answered_at)
+
+    def ivr_outcome(self, call_id: str, outcome: str) -> None:
+        """What the IVR made of a call of this campaign (mode ivr): it becomes the call's outcome.
+
+        The IVR reports it before it hangs up, so the call is normally still live; a report for a
+        call already over is ignored (its row keeps ``ivr`` and the IVR's events keep the detail).
+        """
+        live = self._live.get(CallId(call_id))
+        if live is not None:
+            live.ivr_outcome = outcome[:20]
 
     async def update(self, name: str, value: object, changed_by: str) -> Campaign:
         """A live change: validated, stored with who and when, obeyed from the next tick."""
@@ -398,14 +414,7 @@ class CampaignEngine:
             )
         )
         try:
-            request = OriginateRequest(
-                call_id=call.id,
-                number=pick.phone.e164,
-                caller_id=campaign.callback_number,
-                ring_timeout=float(campaign.no_answer_timeout_seconds),
-                amd=campaign.amd_enabled,
-                variables={"CAMPAIGN": str(self.id), "ACCOUNT": str(live.account_id)},
-            )
+            request = self._request(call.id, pick.phone.e164, live.account_id)
             await self._port.originate(request)
         except (DomainError, OSError) as exc:
             down = isinstance(exc, DomainError) and exc.code == "pbx_down"
@@ -419,6 +428,7 @@ class CampaignEngine:
             await self._ended(live, before, attempted=not down)
 
     async def _ended(self, live: _Live, before: Call, *, attempted: bool = True) -> None:
+        self._settle_ivr(live)
         call = live.call
         del self._live[call.id]
         if live.route is not None and not live.route.done():
@@ -456,6 +466,44 @@ class CampaignEngine:
         else:
             self._numbers.finished(live.pick, None)
         self._save(live)
+
+    def _request(self, call_id: CallId, number: str, account_id: int) -> OriginateRequest:
+        """The originate: to the agents' holding dialplan, or (mode ivr) into the IVR's context."""
+        campaign = self._campaign
+        variables = {"CAMPAIGN": str(self.id), "ACCOUNT": str(account_id)}
+        request = OriginateRequest(
+            call_id=call_id,
+            number=number,
+            caller_id=campaign.callback_number,
+            ring_timeout=float(campaign.no_answer_timeout_seconds),
+            amd=campaign.amd_enabled,
+            variables=variables,
+        )
+        if campaign.mode != CampaignMode.IVR:
+            return request
+        ivr = {
+            "RECOBRO_IVR_FLOW": IVR_FLOW,
+            "RECOBRO_CALL_ID": call_id,
+            "RECOBRO_ACCOUNT_ID": str(account_id),
+            "RECOBRO_CAMPAIGN_ID": str(self.id),
+            "RECOBRO_NUMBER": number,
+        }
+        return replace(request, context=IVR_CONTEXT, variables=variables | ivr)
+
+    def _count_ivr(self, event: CallEvent, after: Call) -> None:
+        if isinstance(event, CallAnswered):
+            self.counts.answered += 1
+            self._see(Seen.ANSWERED, after.answered_at, after.answered_at, after.dialed_at or after.queued_at)
+        elif after.state == CallState.MACHINE:
+            self.counts.machines += 1
+        else:
+            self.counts.live += 1
+
+    def _settle_ivr(self, live: _Live) -> None:
+        """Mode ivr: a person who answered was served by the IVR, not abandoned."""
+        call = live.call
+        if self._campaign.mode == CampaignMode.IVR and call.outcome == Outcome.ABANDONED:
+            live.call = replace(call, outcome=Outcome.IVR)
 
     @staticmethod
     def _is_person_pending(live: _Live) -> bool:
@@ -523,8 +571,11 @@ class CampaignEngine:
         return self._clock.wall() - timedelta(seconds=self._clock.now() - at)
 
     def _save(self, live: _Live) -> None:
-        call, agent_id = live.call, live.agent_id
-        self._write(lambda: self._calls.save(call, agent_id=agent_id, wall=self._wall))
+        call, agent_id, outcome = live.call, live.agent_id, live.ivr_outcome
+        if outcome is not None and call.is_over:
+            self._write(lambda: self._calls.save(call, agent_id=agent_id, wall=self._wall, outcome=outcome))
+        else:
+            self._write(lambda: self._calls.save(call, agent_id=agent_id, wall=self._wall))
 
     def _write(self, job: Callable[[], Awaitable[None]]) -> None:
         self._writer.put(job)

@@ -73,6 +73,27 @@ def progressive(ratio: float = 1.0) -> RatioStrategy:
     return RatioStrategy(ratio=ratio, name="progressive")
 
 
+@dataclass
+class LinesStrategy:
+    """Campaign mode ivr (voice broadcast): keep ``lines`` calls up, whatever the agents do.
+
+    The IVR talks to every person itself, so the only limit is how many calls the IVR and the
+    trunk carry at once; the calls in the IVR count as in flight (waiting, with no agent).
+    """
+
+    lines: int = 10
+    name: str = "ivr_lines"
+
+    def launches(self, floor: FloorSnapshot) -> int:
+        return max(0, self.lines - floor.in_flight)
+
+    def observe(self, seen: Observation) -> None:
+        return None
+
+    def machines_to_agents(self) -> bool:
+        return False
+
+
 def _phi(x: Vector) -> Vector:
     """Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf; |error| < 1.5e-7)."""
     z = np.abs(x) / math.sqrt(2.0)

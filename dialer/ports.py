@@ -83,7 +83,9 @@ class CallLog(Protocol):
         self, call: Call, *, campaign_id: int, account_id: int, number: str, mode: str, wall: WallOf
     ) -> None: ...
 
-    async def save(self, call: Call, *, agent_id: int | None, wall: WallOf) -> None: ...
+    async def save(self, call: Call, *, agent_id: int | None, wall: WallOf, outcome: str | None = None) -> None:
+        """The call's new state; ``outcome`` overrides the call's own (the IVR's, in mode ivr)."""
+        ...
 
 
 class CampaignLog(Protocol):

@@ -53,8 +53,10 @@ class CallRepository:
         async with self._sessions() as s, s.begin():
             await s.execute(insert(CallRow).values(**values))
 
-    async def save(self, call: Call, *, agent_id: int | None, wall: WallOf) -> None:
+    async def save(self, call: Call, *, agent_id: int | None, wall: WallOf, outcome: str | None = None) -> None:
         values = _columns(call, wall)
+        if outcome is not None:  # the IVR's outcome of a campaign in mode ivr (promise_to_pay, ...)
+            values["outcome"] = outcome
         if agent_id is not None:
             values["agent_id"] = agent_id
         async with self._sessions() as s, s.begin():
