@@ -223,6 +223,10 @@ def test_a_supervisor_lowers_the_target_abandon_rate_and_the_dial_level_follows(
     page.fill("#c-target", "3")  # back to the demo's budget
     page.click("#c-apply")
     page.get_by_test_id("target-abandon").filter(has_text="3.0 %").wait_for()
+    page.click("#lang-switch")
+    page.locator("#c-apply").filter(has_text="Apply").wait_for()
+    both_sizes(page, "supervisor-en")
+    page.click("#lang-switch")
 
 
 BAD_CSV = """external_ref,debtor_name,phone1,balance,due_date

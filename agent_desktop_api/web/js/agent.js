@@ -241,7 +241,7 @@ function tick() {
     const left = view.wrapLimit - used;
     banner.hidden = false;
     banner.classList.toggle("over", left < 0);
-    banner.textContent = left >= 0 ? t("agent.wrap_left", { s: left }) : t("agent.wrap_over", { s: -left });
+    banner.textContent = left >= 0 ? t("agent.wrap_left", { s: fmt(left) }) : t("agent.wrap_over", { s: fmt(-left) });
   } else {
     banner.hidden = true;
   }
@@ -493,6 +493,7 @@ function init() {
   $("#btn-skip").addEventListener("click", skipPreview);
   $("#disp-form").addEventListener("submit", submitDisposition);
   $("#disp-form").addEventListener("input", (ev) => {
+    if (ev.target.getAttribute?.("aria-invalid")) $("#disp-error").textContent = ""; // being fixed
     ev.target.removeAttribute?.("aria-invalid");
     showExtras();
     saveDraft();
