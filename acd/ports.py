@@ -51,6 +51,7 @@ class CallOffer:
     campaign_id: int
     account_id: int
     number: str
+    skills: tuple[str, ...] | None = None  # None: the campaign's required skills (an IVR caller brings its own)
 
 
 @dataclass(frozen=True, slots=True)

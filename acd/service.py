@@ -337,8 +337,13 @@ class AcdService:
 
     # --- what the dialer asks ---------------------------------------------------------------
 
-    async def offer(self, offer: CallOffer, within: float) -> int | None:
-        """The agent who takes the person (bridged through the port), or None after ``within`` s."""
+    async def offer(self, offer: CallOffer, within: float, *, bridge: bool = True) -> int | None:
+        """The agent who takes the person (bridged through the port), or None after ``within`` s.
+
+        ``bridge=False``: only reserve the agent; the caller joins them another way (the IVR's
+        own channel enters the agent's ConfBridge) and the caller's side reports the bridge and
+        the end through ``handle`` (``CallBridged``, ``CallEnded``).
+        """
         agent = self._pick(offer)
         if agent is None:
             loop = asyncio.get_running_loop()
@@ -367,6 +372,8 @@ class AcdService:
             agent = self._agents[chosen]
         else:
             self._reserve(agent, offer)
+        if not bridge:
+            return agent.profile.id
         try:
             await self._port.connect_to_agent(CallId(offer.call_id), agent.profile.leg)
         except asyncio.CancelledError:
@@ -435,7 +442,8 @@ class AcdService:
     def _pick(self, offer: CallOffer) -> _Agent | None:
         """The ready agent the campaign's routing rule prefers (``acd.routing``), or None."""
         terms = self._campaigns.get(offer.campaign_id, CampaignTerms(offer.campaign_id))
-        need = Requirements(campaign_id=offer.campaign_id, skills=terms.required_skills)
+        skills = terms.required_skills if offer.skills is None else offer.skills
+        need = Requirements(campaign_id=offer.campaign_id, skills=skills)
         ready = (
             ReadyAgent(a.profile.id, a.status.since, a.profile.skills, campaigns=a.profile.campaigns)
             for a in self._agents.values()

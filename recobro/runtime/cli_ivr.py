@@ -11,6 +11,7 @@ import asyncio
 import logging
 import signal
 import time as _time
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from ivr.agents import StaticAgentDesk
 from ivr.app import IvrApp, IvrDefaults
 from ivr.flows.runner import IvrServices
-from ivr.ports import AgentDesk, AgentTarget
+from ivr.ports import AgentDesk, AgentTarget, IvrStore
 from ivr.prompts.cache import PromptCache
 from ivr.prompts.tts import EspeakEngine
 from ivr.server import FastAgiServer
@@ -43,15 +44,22 @@ def build_ivr(
     agents: AgentDesk,
     *,
     pay_link: str = "https://pagos.example.com/p/{ref}",
+    now: Callable[[], datetime] = _now,
+    store: Callable[[IvrStore], IvrStore] | None = None,
 ) -> tuple[IvrApp, FastAgiServer, PromptCache]:
-    """The IVR app, its FastAGI server (not started) and the prompt cache under the data dir."""
+    """The IVR app, its FastAGI server (not started) and the prompt cache under the data dir.
+
+    ``now``: the wall clock (``recobro serve`` passes the platform's, simulated or real);
+    ``store``: wraps the SQL store (``recobro serve`` reports each outcome to the dialer).
+    """
     cache = PromptCache(settings.data_dir / "prompts", EspeakEngine())
+    sql: IvrStore = SqlIvrStore(IvrRepository(sessions))
     services = IvrServices(
-        store=SqlIvrStore(IvrRepository(sessions)),
-        sms=OutboxSmsGateway(sessions, now=_now),
+        store=store(sql) if store is not None else sql,
+        sms=OutboxSmsGateway(sessions, now=now),
         agents=agents,
         cache=cache,
-        now=_now,
+        now=now,
         pay_link=pay_link,
     )
     defaults = IvrDefaults(

@@ -134,7 +134,17 @@ async def _serve(settings: Settings, options: ServeOptions) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await platform.start(sockets=[sock])
+    try:
+        await platform.start(sockets=[sock])
+    except ValidationError as exc:  # the IVR's FastAGI port is taken: nothing runs yet
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        sock.close()
+        await platform.stop()
+        _say(f"Error: {exc.message}")
+        raise typer.Exit(2) from exc
+    if platform.ivr is not None:
+        _say(f"  IVR (FastAGI): agi://{platform.ivr.host}:{platform.ivr.port}/outbound | /inbound")
     try:
         while not stop.is_set():
             try:
@@ -159,8 +169,12 @@ def serve_command(
     speed: Annotated[
         float, typer.Option("--speed", min=0.1, max=100.0, help="Velocidad del tiempo simulado / simulated time speed")
     ] = 1.0,
+    no_ivr: Annotated[
+        bool, typer.Option("--no-ivr", help="Sin el IVR (servidor FastAGI) / without the IVR (FastAGI server)")
+    ] = False,
 ) -> None:
     """La plataforma completa (central simulada o Asterisk). / The whole platform (simulated PBX or Asterisk)."""
+    from ivr.prompts.tts import EspeakEngine
     from recobro.runtime.settings import load_settings
     from recobro.runtime.wiring import ServeOptions
 
@@ -168,7 +182,13 @@ def serve_command(
     settings = load_settings()
     if sim_agents is None:  # simulated agents on Asterisk would call softphones that may not exist
         sim_agents = 0 if settings.telephony == "asterisk" else 10
-    s = asyncio.run(_serve(settings, ServeOptions(campaign=campaign, sim_agents=sim_agents, speed=speed)))
+    ivr = not no_ivr
+    if ivr and not EspeakEngine.available():
+        _say("Falta espeak-ng: el IVR no se inicia (apt-get install espeak-ng) / espeak-ng is missing: the IVR "
+             "is not started (apt-get install espeak-ng)")
+        ivr = False
+    options = ServeOptions(campaign=campaign, sim_agents=sim_agents, speed=speed, ivr=ivr)
+    s = asyncio.run(_serve(settings, options))
     _say(
         f"Detenido / Stopped. marcadas/dials {s['dials']} · conectadas/connects {s['connects']} · "
         f"abandonadas/abandoned {s['abandoned']} · calificadas/dispositions {s['dispositions']}"

@@ -48,6 +48,7 @@ from recobro.bus import LocalBus
 from recobro.domain.errors import DomainError, NotFound, ValidationError
 from recobro.runtime.agent_sessions import AgentSessions, default_agent_dial
 from recobro.runtime.demo_seed import ensure_sim_agents, sim_username
+from recobro.runtime.ivr_wiring import PlatformIvr, build_platform_ivr
 from recobro.runtime.manual_dial import ManualDialer
 from recobro.runtime.settings import Settings
 from recobro.runtime.sim_agents import SimAgents
@@ -137,6 +138,7 @@ class ServeOptions:
     ami: AmiConfig | None = None  # None: from the RECOBRO_AMI_* settings
     agent_check_seconds: float = 2.0  # how often missing agent legs are looked for
     seat_timeout: float = 15.0  # how long start() waits for the simulated agents' legs
+    ivr: bool = False  # the IVR's FastAGI server on settings.agi_host/agi_port (`recobro serve` turns it on)
 
 
 class Platform:
@@ -159,6 +161,7 @@ class Platform:
         self.agents: SimAgents = parts["agents"]
         self.accounts: int = parts["accounts"]
         self.closed_on_start: int = parts["closed_on_start"]
+        self.ivr: PlatformIvr | None = parts.get("ivr")  # recobro.runtime.ivr_wiring
         self.engines = {self.engine.id: self.engine}
         self.manual = ManualDialer(
             acd=self.acd, port=self.port, calls=CallRepository(self.sessions), clock=self.clock,
@@ -181,7 +184,14 @@ class Platform:
         self._stopped = False
 
     async def start(self, *, sockets: list[socket.socket] | None = None) -> None:
-        """Run the pump, the engine and the agents; serve the API on ``sockets`` if given."""
+        """Run the pump, the engine and the agents; serve the API on ``sockets`` if given.
+
+        The IVR's FastAGI port is bound first: a port in use is a ``ValidationError`` before
+        anything runs.
+        """
+        if self.ivr is not None:
+            await self.ivr.start()
+            self._tasks.append(asyncio.create_task(self.ivr.prerender(), name="ivr-prompts"))
         self._tasks.append(asyncio.create_task(self._pump(), name="event-pump"))
         if self.legs is not None:
             self._legs_task = asyncio.create_task(self.legs.run(), name="agent-legs")
@@ -224,6 +234,8 @@ class Platform:
             return
         self._stopped = True
         await self.engine.stop(grace=5.0)
+        if self.ivr is not None:  # the IVR's calls end (or are cut) before the ACD closes
+            await self.ivr.close()
         await self.agents.stop()
         if self._legs_task is not None:
             self._legs_task.cancel()
@@ -371,6 +383,8 @@ async def _wire_parts(  # the composition root hands every part over once
         settings=settings, options=options, db=db, sessions=sessions, clock=clock, simulated_wall=simulated,
         scenario=scenario, port=port, bus=bus, acd=acd, engine=engine, source=source, agents=team,
         accounts=await source.count(), closed_on_start=closed, legs=legs,
+        ivr=build_platform_ivr(settings, sessions, acd, clock, default_campaign=engine.id,
+                               engines={engine.id: engine}) if options.ivr else None,
     )
 
 

@@ -59,7 +59,9 @@ def test_demo_seed_is_idempotent_and_stores_argon2_hashes(tmp_path: Path) -> Non
 
 def test_serve_runs_says_where_to_look_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
-    env = _env(tmp_path, RECOBRO_API_PORT=str(port), RECOBRO_DEMO_PASSWORD="serve-pass-1")
+    agi_port = free_port()  # `serve` also runs the IVR's FastAGI server
+    env = _env(tmp_path, RECOBRO_API_PORT=str(port), RECOBRO_AGI_PORT=str(agi_port),
+               RECOBRO_DEMO_PASSWORD="serve-pass-1")
     subprocess.run([sys.executable, "-m", "recobro.runtime.cli", "demo", "seed", "--sim-agents", "3"],
                    env=env, cwd=ROOT, check=True, capture_output=True)
     proc = subprocess.Popen(
@@ -91,6 +93,7 @@ def test_serve_runs_says_where_to_look_and_stops_cleanly_on_ctrl_c(tmp_path: Pat
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert f"http://127.0.0.1:{port}/" in out
+    assert f"IVR (FastAGI): agi://127.0.0.1:{agi_port}/outbound" in out
     # No accounts were imported: serve says how to import the sample list, Spanish first.
     assert "La campaña no tiene cuentas" in out
     assert "recobro import accounts sample/accounts-demo.csv --campaign demo" in out

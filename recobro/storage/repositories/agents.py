@@ -17,6 +17,7 @@ from recobro.storage.models import (
     AgentRow,
     AgentStateChangeRow,
     CallbackRow,
+    CallRow,
     CampaignAgentRow,
     DispositionRow,
     PromiseRow,
@@ -101,6 +102,8 @@ class AgentRepository:
                 return found
         try:
             async with self._sessions() as s, s.begin():
+                if call_id is not None and await s.get(CallRow, call_id) is None:
+                    call_id = None  # a caller the IVR handed over (inbound): no call row of ours
                 row = DispositionRow(
                     idempotency_key=idempotency_key,
                     call_id=call_id,
