@@ -175,7 +175,7 @@ def _scenario(tmp: Path) -> Path:
 @contextlib.asynccontextmanager
 async def running_campaign(
     asterisk: RunningAsterisk, debtors: dict[str, sipp.SippPhone], agent_phones: list[sipp.SippPhone],
-    tmp: Path, kinds: list[str], *, sim_agents: int, audio_dir: Path,
+    tmp: Path, kinds: list[str], *, sim_agents: int, audio_dir: Path, **overrides: Any,
 ) -> AsyncIterator[Rig]:
     """The platform serving on a free port, its simulated agents seated; stopped afterwards."""
     agents = len(agent_phones)
@@ -188,7 +188,7 @@ async def running_campaign(
         campaign="demo", sim_agents=sim_agents, scenario=_scenario(tmp), wall_start=noon_today(),
         dial=lambda e164: debtors[numbers[e164]].dial_string(e164.lstrip("+")),
         agent_dial=lambda ext: by_ext[ext].dial_string(ext, endpoint="agent-phones"),
-        ami=ami_config(asterisk), agent_check_seconds=0.5,
+        ami=ami_config(asterisk), agent_check_seconds=0.5, **overrides,
     )
     platform = await build_platform(settings, options)
     install_abandon_sound(asterisk, platform.engine.id, audio_dir)

@@ -121,3 +121,23 @@ async def test_predictive_campaign_of_every_phone_kind_through_asterisk(
                                                 "max": round(max(latencies), 4)}, "outcomes": by_outcome,
                       "screen_pops": len(pops)}))
     assert p95 < 2.0
+
+
+async def test_a_person_whose_agent_lost_their_phone_hears_the_abandon_message(
+    asterisk: RunningAsterisk, rig_phones: Any, ami: AmiProbe, tmp_path: Path
+) -> None:
+    """The ACD has a ready agent whose phone never got into the bridge (it answers busy): the
+    connect finds the bridge empty and the person hears the campaign's abandon message (the
+    sound abandon-<campaign id>: the hyphen survives the dialplan's name check)."""
+    debtors, _ = rig_phones
+    start = len(ami.messages)
+    async with running_campaign(asterisk, debtors, [debtors["busy"]], tmp_path, ["person", "person"],
+                                sim_agents=1, audio_dir=AUDIO, seat_timeout=0.5) as rig:
+        await rig.wait_done(2, timeout=40)
+        calls = await rig.calls()
+    assert [c.outcome for c in calls] == ["abandoned", "abandoned"]
+    for c in calls:
+        ami.wait(lambda m, cid=c.id: m.get("UserEvent") == "RecobroConnectFailed" and m.get("CallId") == cid,
+                 timeout=5, start=start)
+        done = ami.user_event("RecobroAbandonDone", c.id, timeout=5)
+        assert done.get("Played") == "message" and done.get("PlaybackStatus") == "SUCCESS", done

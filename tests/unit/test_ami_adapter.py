@@ -127,6 +127,7 @@ async def test_the_originate_carries_the_call_id_the_dialplan_and_no_machine_dec
             "RECOBRO_ON_MACHINE=hold",
             "CAMPAIGN=7",
             "NOMBRE=José Núñez",
+            "RECOBRO_MESSAGE=abandon-7",  # what the dialplan's own way to the abandon message plays
         ]
 
 

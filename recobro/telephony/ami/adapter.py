@@ -61,6 +61,10 @@ class Dialplan:
     agent_context: str = "recobro-agent"
     abandon_context: str = "recobro-abandon"
     on_machine: str = "hold"
+    # The sound recobro-abandon plays when the dialplan itself sends a person there (the hold
+    # timed out, or the agent's bridge was empty at the connect); {campaign} is the request's
+    # CAMPAIGN variable. The engine's own abandon (play_and_hangup) names the same sound.
+    campaign_message: str = "abandon-{campaign}"
 
 
 class AmiTelephony:
@@ -128,6 +132,9 @@ class AmiTelephony:
             "RECOBRO_ON_MACHINE": self._plan.on_machine,
             **request.variables,
         }
+        campaign = request.variables.get("CAMPAIGN", "")
+        if campaign.isdigit() and self._plan.campaign_message and "RECOBRO_MESSAGE" not in variables:
+            variables["RECOBRO_MESSAGE"] = self._plan.campaign_message.format(campaign=campaign)
         fields: list[tuple[str, str]] = [
             ("Channel", safe_value(self._dial(request.number), field="dial")),
             ("Context", request.context),
