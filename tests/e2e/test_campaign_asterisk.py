@@ -137,7 +137,9 @@ async def test_a_person_whose_agent_lost_their_phone_hears_the_abandon_message(
         calls = await rig.calls()
     assert [c.outcome for c in calls] == ["abandoned", "abandoned"]
     for c in calls:
-        ami.wait(lambda m, cid=c.id: m.get("UserEvent") == "RecobroConnectFailed" and m.get("CallId") == cid,
-                 timeout=5, start=start)
+        def failed(m: dict[str, str], cid: str = c.id) -> bool:
+            return m.get("UserEvent") == "RecobroConnectFailed" and m.get("CallId") == cid
+
+        ami.wait(failed, timeout=5, start=start)
         done = ami.user_event("RecobroAbandonDone", c.id, timeout=5)
         assert done.get("Played") == "message" and done.get("PlaybackStatus") == "SUCCESS", done
