@@ -9,13 +9,17 @@ platform's ``AmiTelephony.start_agent_session``. The driver is the platform's ow
 ``CallAmd`` HUMAN redirects the person to a free agent's bridge (``connect_to_agent``), holds the
 talk ``--talk`` seconds, hangs up. The rate is ramped (``--rates``); each step lasts ``--step``
 seconds of originating and then drains. A step is sustained when no call failed (refused
-Originate, FAILED/congestion end, no AMD verdict, no bridge while an agent was free), the
+Originate, FAILED/congestion end, no AMD verdict, no bridge while an agent was free), AMD still
+heard the person as HUMAN on 98 % of the calls (a starved AMD says NOTSURE/MACHINE), the
 Originate action's own p95 stayed under 250 ms and the connect p95 under 500 ms; the figure is
 the highest sustained rate. Connect latency = from the platform receiving the AMD verdict to
 receiving the bridge (both on the loop clock), i.e. the platform's reaction + AMI Redirect +
 ConfBridge join. Prints one JSON object.
 
-    sudo .venv/bin/python bench/asterisk.py [--rates 2,4,8,12,16,24] [--step 6] [--agents 60]
+    sudo .venv/bin/python bench/asterisk.py [--rates 4,8,16,24,32,40,48,64] [--step 6] [--agents 100]
+
+The figure depends on what else the machine runs (2 vCPUs here: 16/s while e2e tests ran
+beside it, 32/s and more on a quiet machine); read the steps, not only the maximum.
 """
 
 from __future__ import annotations
@@ -195,6 +199,7 @@ def _sustained(s: dict[str, Any]) -> bool:
     originate95 = s["originate_action_ms"]["p95"]
     return (
         s["failed"] == 0 and s["no_amd_verdict"] == 0 and s["human_not_bridged"] == 0 and s["bridged"] > 0
+        and s["amd_human"] >= 0.98 * s["originated"]  # a loaded AMD starts calling the person a machine
         and connect95 is not None and connect95 < 500 and originate95 is not None and originate95 < 250
     )
 
@@ -245,9 +250,9 @@ async def _bench(args: argparse.Namespace, params: ConfigParams, person: sipp.Si
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rates", default="2,4,8,12,16,20,24,32", help="origination rates to try, per second")
+    parser.add_argument("--rates", default="4,8,16,24,32,40,48,64", help="origination rates to try, per second")
     parser.add_argument("--step", type=float, default=6.0, help="seconds of originating per rate")
-    parser.add_argument("--agents", type=int, default=60, help="agent legs seated in their bridges")
+    parser.add_argument("--agents", type=int, default=100, help="agent legs seated in their bridges")
     parser.add_argument("--talk", type=float, default=1.0, help="seconds a bridged person stays")
     args = parser.parse_args()
     args.rates = [float(r) for r in args.rates.split(",") if r.strip()]
