@@ -264,8 +264,12 @@ class Rig:
         reply = await asyncio.to_thread(ami.action, {"Action": "Originate", "Async": "true", **fields})
         assert reply.get("Response") == "Success", reply
 
-    async def originate_outbound(self, ami: AmiProbe, debtor: Debtor) -> None:
+    async def originate_outbound(self, ami: AmiProbe, debtor: Debtor | phones.SippPhone, *, amd: bool = False) -> None:
+        """Into recobro-ivr as a campaign in mode ivr does. The DTMF debtors below send RFC 2833
+        packets and no voice: AMD would hear 2.5 s of initial silence and call them machines, so
+        they are dialed with RECOBRO_AMD=0; ``amd=True`` lets the dialplan's AMD decide."""
         variables = [
+            f"RECOBRO_AMD={1 if amd else 0}",
             "RECOBRO_IVR_FLOW=outbound",
             f"RECOBRO_CALL_ID={CALL_ID}",
             f"RECOBRO_ACCOUNT_ID={self.account_id}",
@@ -273,7 +277,7 @@ class Rig:
             "RECOBRO_NUMBER=+525512345678",
         ]
         fields: dict[str, str | list[str]] = {
-            "Channel": debtor.dial_string(),
+            "Channel": debtor.dial_string("5512345678"),
             "Context": "recobro-ivr",
             "Exten": "s",
             "Priority": "1",
@@ -393,6 +397,42 @@ async def test_ivr_outbound_agent_option_reaches_the_agents_phone(rig: Rig, tmp_
         agent.stop()
     played = [v for k, v in await rig.events() if k == "prompt"]
     assert played[-1] == "agent_wait"
+
+
+async def test_ivr_outbound_amd_runs_first_a_machine_hears_only_the_limited_message(
+    rig: Rig, tmp_path: Path
+) -> None:
+    """AMD in recobro-ivr before the AGI: the script reads AMDSTATUS. The AMD-checked sipp phones:
+    a voicemail greeting (MACHINE) gets company and callback number only; a person saying
+    "¿Bueno?" (HUMAN) gets the greeting and the identity question."""
+    audio = phones.make_audio(REPO / "var" / "sipp-audio")
+    machine = phones.start_phone("machine", audio, tmp_path / "machine", answer_delay_ms=200)
+    person = phones.start_phone("person", audio, tmp_path / "person", answer_delay_ms=200)
+    try:
+        with rig.pbx.ami() as ami:
+            await rig.originate_outbound(ami, machine, amd=True)
+            assert await rig.outcome() is Outcome.VOICEMAIL_LEFT, await rig.events()
+            verdict = await asyncio.to_thread(
+                ami.wait, lambda m: m.get("Event") == "UserEvent" and m.get("UserEvent") == "RecobroAmd", 10
+            )
+            assert (verdict.get("Status"), verdict.get("CallId")) == ("MACHINE", CALL_ID)
+            assert [v for k, v in await rig.events() if k == "prompt"] == ["voicemail"]
+            start = len(ami.messages)
+            await rig.originate_outbound(ami, person, amd=True)
+            verdict = await asyncio.to_thread(
+                ami.wait, lambda m: m.get("Event") == "UserEvent" and m.get("UserEvent") == "RecobroAmd", 15, start
+            )
+            assert verdict.get("Status") == "HUMAN", verdict
+            for _ in range(900):  # the person never presses: retry, then goodbye
+                if len(rig.app.outcomes) == 2:
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        machine.stop()
+        person.stop()
+    prompts = [v for k, v in await rig.events() if k == "prompt"]
+    assert prompts[1:3] == ["greeting", "identity_question"]
+    assert rig.app.outcomes == [Outcome.VOICEMAIL_LEFT, Outcome.NO_INPUT]
 
 
 async def test_ivr_inbound_known_number_passes_pin_and_hears_balance(rig: Rig, tmp_path: Path) -> None:

@@ -52,6 +52,30 @@ def test_settings_reach_the_files() -> None:
     assert "enable = no" in files["cdr.conf"]
 
 
+def _context(extensions: str, name: str) -> list[str]:
+    """The lines of one dialplan context (up to the next context or the end)."""
+    body = extensions.split(f"[{name}]\n", 1)[1]
+    return re.split(r"^\[", body, maxsplit=1, flags=re.M)[0].strip().splitlines()
+
+
+def test_the_ivr_context_runs_amd_before_the_agi_and_reports_it() -> None:
+    files = render_config(ConfigParams(agi_host="127.0.0.1", agi_port=4600))
+    lines = _context(files["extensions.conf"], "recobro-ivr")
+
+    def at(text: str) -> int:
+        return next(i for i, ln in enumerate(lines) if text in ln)
+
+    assert at('GotoIf($["${RECOBRO_AMD}" = "0"]?flow)') < at(",AMD()") < at("UserEvent(RecobroAmd,")
+    assert at("UserEvent(RecobroAmd,") < at("n(flow),") < at("AGI(")  # the script reads AMDSTATUS
+    assert "Status: ${AMDSTATUS},Cause: ${AMDCAUSE}" in lines[at("UserEvent(RecobroAmd,")]
+    assert [ln for ln in lines if "AGI(" in ln] == [
+        " same => n,AGI(agi://127.0.0.1:4600/${RECOBRO_IVR_FLOW})",
+        " same => n(default),AGI(agi://127.0.0.1:4600/outbound)",  # a script the IVR serves
+    ]
+    assert re.search(r"^load = app_dial\.so$", files["modules.conf"], re.M)  # EXEC Dial (--agent-dial)
+    assert re.search(r"^load = app_amd\.so$", files["modules.conf"], re.M)
+
+
 def test_ami_is_loopback_only_unless_a_network_is_given() -> None:
     loopback = render_config(ConfigParams())["manager.conf"]
     assert "permit = 127.0.0.1/255.255.255.255" in loopback
