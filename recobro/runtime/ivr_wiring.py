@@ -245,10 +245,12 @@ def build_platform_ivr(
     *,
     default_campaign: int,
     engines: Mapping[int, CampaignEngine],
+    pbx_prompts: str | None = None,
 ) -> PlatformIvr:
     """The IVR wired to the platform's database, ACD and clock (nothing bound yet).
 
     ``engines``: the running campaign engines; each IVR outcome goes to the one that owns the call.
+    ``pbx_prompts``: the prompts directory as Asterisk sees it, when it runs in a chroot.
     """
     from recobro.runtime.cli_ivr import build_ivr  # the IVR's own wiring, shared with `recobro ivr`
 
@@ -268,4 +270,6 @@ def build_platform_ivr(
     app, server, cache = build_ivr(
         settings, sessions, desk, now=clock.wall, store=lambda inner: ReportingStore(inner, tell_engine)
     )
+    if pbx_prompts:
+        cache.pbx_directory = pbx_prompts
     return PlatformIvr(app, server, cache, desk, settings.agi_host, settings.agi_port)

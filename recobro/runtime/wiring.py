@@ -139,6 +139,7 @@ class ServeOptions:
     agent_check_seconds: float = 2.0  # how often missing agent legs are looked for
     seat_timeout: float = 15.0  # how long start() waits for the simulated agents' legs
     ivr: bool = False  # the IVR's FastAGI server on settings.agi_host/agi_port (`recobro serve` turns it on)
+    ivr_pbx_prompts: str | None = None  # the prompts directory as Asterisk sees it (a chroot); None: same path
 
 
 class Platform:
@@ -383,8 +384,8 @@ async def _wire_parts(  # the composition root hands every part over once
         settings=settings, options=options, db=db, sessions=sessions, clock=clock, simulated_wall=simulated,
         scenario=scenario, port=port, bus=bus, acd=acd, engine=engine, source=source, agents=team,
         accounts=await source.count(), closed_on_start=closed, legs=legs,
-        ivr=build_platform_ivr(settings, sessions, acd, clock, default_campaign=engine.id,
-                               engines={engine.id: engine}) if options.ivr else None,
+        ivr=build_platform_ivr(settings, sessions, acd, clock, default_campaign=engine.id, engines={engine.id: engine},
+                               pbx_prompts=options.ivr_pbx_prompts) if options.ivr else None,
     )
 
 
