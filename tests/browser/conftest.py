@@ -227,6 +227,7 @@ def live_server() -> Iterator[LiveServer]:
         "RECOBRO_TELEPHONY": "sim",
         "RECOBRO_API_HOST": "127.0.0.1",
         "RECOBRO_API_PORT": str(port),
+        "RECOBRO_AGI_PORT": str(free_port()),  # serve also runs the IVR's FastAGI server
         "RECOBRO_DEMO_PASSWORD": password,
         "RECOBRO_TOKEN_SECRET": secrets.token_urlsafe(32),
     }
