@@ -86,6 +86,7 @@ class _Call:
     agent: str | None = None
     ended: HangupCause | None = None
     no_agent: bool = False
+    connect_error: str = ""
 
 
 @dataclass
@@ -136,7 +137,8 @@ class Driver:
     async def _connect(self, call_id: CallId, agent: str) -> None:
         try:
             await self.port.connect_to_agent(call_id, agent)
-        except DomainError:
+        except DomainError as exc:
+            self.all[call_id].connect_error = f"{exc.code}: {exc}"[:120]
             await self._hangup(call_id)
 
     async def _hangup(self, call_id: CallId, after: float = 0.0) -> None:
@@ -191,6 +193,8 @@ def _summary(step: _Step) -> dict[str, Any]:
         "bridged": len(latencies),
         "human_not_bridged": missed,
         "no_free_agent": sum(1 for c in calls if c.no_agent),
+        "not_bridged_why": sorted({c.connect_error or f"ended {c.ended}" for c in calls
+                                   if c.verdict == AmdVerdict.HUMAN.value and c.bridged_at is None and not c.no_agent}),
         "originate_action_ms": {"p50": _pct(step.originate_seconds, 50), "p95": _pct(step.originate_seconds, 95)},
         "connect_ms": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95), "p99": _pct(latencies, 99)},
     }
