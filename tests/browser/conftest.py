@@ -8,6 +8,7 @@ used; ``make test`` installs it (scripts/system-packages.sh).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -202,7 +203,25 @@ def _recobro() -> str:
 
 LIVE_SIM_AGENTS = 8  # simulated agents sim01..sim08 keep the predictive engine busy
 LIVE_SPEED = 20  # simulated seconds per real second
+LIVE_RETRY = {"delay_seconds": {"busy": 120, "no_answer": 300, "machine": 300, "abandoned": 300, "failed": 300},
+              "max_attempts_per_number": 50, "max_attempts_per_number_per_day": 20}
 LIVE_SCRIPT = "Buenas tardes, ¿hablo con {debtor_name}? Le llamo de {company_name}: su saldo es de {balance}."
+
+
+def more_accounts(path: Path, n: int) -> Path:
+    """A list of ``n`` made-up Mexico City debtors (seeded: the same list every run)."""
+    import random
+
+    rng = random.Random(20261126)
+    first = ["Ana", "Luis", "María", "José", "Carmen", "Jorge", "Lucía", "Pedro", "Sofía", "Miguel"]
+    last = ["García", "López", "Martínez", "Hernández", "Pérez", "Sánchez", "Ramírez", "Torres", "Flores"]
+    lines = ["external_ref,debtor_name,phone1,balance,due_date,segment"]
+    for i in range(n):
+        name = f"{rng.choice(first)} {rng.choice(last)} {rng.choice(last)}"
+        lines.append(f"MX-T{i:06d},{name},55{rng.randrange(10**7, 10**8)},{rng.randrange(50_000, 5_000_000) / 100:.2f},"
+                     f"2026-{rng.randrange(8, 11):02d}-{rng.randrange(1, 29):02d},temprana")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -210,7 +229,9 @@ def live_server() -> Iterator[LiveServer]:
     """``recobro db upgrade``, ``demo seed``, the sample list imported, then ``recobro serve`` on a free port.
 
     One agent more than the simulated ones is seeded (same password): the browser logs in as it.
-    The server is stopped with SIGINT, as Ctrl-C, so it hangs up and saves before it exits.
+    Eight simulated agents give the predictive engine a floor to dial ahead of (the supervisor's
+    test); 20x makes a call reach the browser's agent within seconds. The server is stopped with
+    SIGINT, as Ctrl-C, so it hangs up and saves before it exits.
     """
     import secrets
     import signal
@@ -233,15 +254,20 @@ def live_server() -> Iterator[LiveServer]:
     }
     cli = _recobro()
     human = LIVE_SIM_AGENTS + 1
+    extra = more_accounts(data / "more-accounts.csv", 1000)
     for args in (["db", "upgrade"], ["demo", "seed", "--sim-agents", str(human)],
-                 ["import", "accounts", str(ROOT / "sample" / "accounts-demo.csv"), "--campaign", "demo"]):
+                 ["import", "accounts", str(ROOT / "sample" / "accounts-demo.csv"), "--campaign", "demo"],
+                 ["import", "accounts", str(extra), "--campaign", "demo"]):
         done = subprocess.run([cli, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
                               check=False)
         assert done.returncode == 0, f"recobro {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     # At 20x a 60-second wrap-up is 3 real seconds: too short for a test (or a person) to type a
-    # disposition. The demo's campaign gets a script, so the screen pop has one to fill.
+    # disposition. Short retry delays and a longer list keep the engine dialing for the whole
+    # session (at 20x the sample list alone is spent in about two minutes). The demo's campaign
+    # gets a script, so the screen pop has one to fill.
     with closing(sqlite3.connect(data / "recobro.sqlite3")) as db, db:
-        db.execute("UPDATE campaigns SET wrap_up_limit_seconds = 3600, script = ? WHERE name = 'demo'", (LIVE_SCRIPT,))
+        db.execute("UPDATE campaigns SET wrap_up_limit_seconds = 3600, script = ?, retry = ? WHERE name = 'demo'",
+                   (LIVE_SCRIPT, json.dumps(LIVE_RETRY)))
     log = data / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
