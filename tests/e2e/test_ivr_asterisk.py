@@ -391,7 +391,11 @@ async def test_ivr_outbound_agent_option_reaches_the_agents_phone(rig: Rig, tmp_
                 start,
             )
             await asyncio.to_thread(ami.action, {"Action": "Hangup", "Channel": joined["Channel"]})
-            assert await rig.outcome() is Outcome.AGENT, rig.pbx.sandbox.output_tail(80)
+            outcome = await rig.outcome()
+            # Which legs joined and left the agent's bridge, and what the IVR did, if this ever fails.
+            legs = [(m.get("Event"), m.get("Channel"), m.get("Conference"), m.get("Cause")) for m in ami.messages
+                    if m.get("Event") in ("ConfbridgeJoin", "ConfbridgeLeave", "Hangup")]
+            assert outcome is Outcome.AGENT, (legs, await rig.events(), rig.pbx.sandbox.output_tail(80))
     finally:
         debtor.stop()
         agent.stop()
