@@ -75,7 +75,10 @@ async def _rows(platform: Platform, model: Any) -> list[Any]:
         return list((await s.execute(select(model).order_by(model.id))).scalars())
 
 
-async def test_ivr_option_3_reaches_the_simulated_agent_through_the_acd(tmp_path: Path) -> None:
+@pytest.mark.parametrize("direction", ["outbound", "inbound"])
+async def test_ivr_option_3_reaches_the_simulated_agent_through_the_acd(tmp_path: Path, direction: str) -> None:
+    """Outbound: the campaign's call c0ffee0001. Inbound: a known caller ID and the PIN; the call is
+    Asterisk's uniqueid, which has no call row, so the agent's disposition carries no call id."""
     _need_espeak()
     settings, account_id, ivr_campaign = await _prepare(tmp_path)
     platform = await build_platform(
@@ -89,9 +92,15 @@ async def test_ivr_option_3_reaches_the_simulated_agent_through_the_acd(tmp_path
             if platform.acd.floor(platform.engine.id).ready == 2:
                 break
             await asyncio.sleep(0.02)
-        script = f"outbound?call_id=c0ffee0001&account_id={account_id}&campaign_id={ivr_campaign}&number={PHONE}"
-        peer = AgentsPresent(keys=["1", "3"])  # "I am María Pérez", then "an agent"
-        await asyncio.wait_for(peer.run(platform.ivr.host, platform.ivr.port, script), 30)
+        if direction == "outbound":
+            script = f"outbound?call_id=c0ffee0001&account_id={account_id}&campaign_id={ivr_campaign}&number={PHONE}"
+            peer = AgentsPresent(keys=["1", "3"])  # "I am María Pérez", then "an agent"
+            call_id: str | None = "c0ffee0001"
+        else:
+            script, call_id = "inbound", None
+            peer = AgentsPresent(keys=[*"482913#", "3"])  # the PIN, then "an agent"
+        caller = PHONE.removeprefix("+52") if direction == "inbound" else "unknown"
+        await asyncio.wait_for(peer.run(platform.ivr.host, platform.ivr.port, script, caller_id=caller), 30)
         for _ in range(200):  # the script's task ends just after its HANGUP
             if platform.ivr.server.active == 0:
                 break
@@ -107,7 +116,7 @@ async def test_ivr_option_3_reaches_the_simulated_agent_through_the_acd(tmp_path
             await asyncio.sleep(0.02)
         await platform.acd.flush()
         [disposition] = [d for d in await _rows(platform, DispositionRow) if d.agent_id == sim02.id]
-        assert (disposition.account_id, disposition.call_id) == (account_id, "c0ffee0001")
+        assert (disposition.account_id, disposition.call_id) == (account_id, call_id)
         moves = [(r.from_state, r.to_state, r.reason) for r in await _rows(platform, AgentStateChangeRow)
                  if r.agent_id == sim02.id]
         assert ("reserved", "on_call", "bridged") in moves and ("on_call", "wrap_up", "normal") in moves
