@@ -40,6 +40,9 @@ class Settings(BaseSettings):
 
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(4573, ge=1, le=65535)
+    # The IVR's prompts directory (<data_dir>/prompts) as Asterisk sees it, when Asterisk runs in a
+    # chroot or a container; empty: the same path.
+    ivr_pbx_prompts: str = ""
 
     sip_port: int = Field(5060, ge=1, le=65535)
     carrier_host: str = "127.0.0.1:5070"

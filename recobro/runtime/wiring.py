@@ -385,7 +385,8 @@ async def _wire_parts(  # the composition root hands every part over once
         scenario=scenario, port=port, bus=bus, acd=acd, engine=engine, source=source, agents=team,
         accounts=await source.count(), closed_on_start=closed, legs=legs,
         ivr=build_platform_ivr(settings, sessions, acd, clock, default_campaign=engine.id, engines={engine.id: engine},
-                               pbx_prompts=options.ivr_pbx_prompts) if options.ivr else None,
+                               pbx_prompts=options.ivr_pbx_prompts or settings.ivr_pbx_prompts or None)
+        if options.ivr else None,
     )
 
 

@@ -154,3 +154,17 @@ def test_serve_says_the_agi_port_is_taken_and_exits(tmp_path: Path) -> None:
     assert result.exit_code == 2, result.output
     assert "No se puede escuchar el IVR (FastAGI)" in result.output and "--no-ivr" in result.output
     assert isinstance(result.exception, SystemExit)
+
+
+async def test_the_prompts_path_asterisk_sees_comes_from_the_settings(tmp_path: Path) -> None:
+    _need_espeak()
+    settings, _account, _campaign = await _prepare(tmp_path)
+    chrooted = settings.model_copy(update={"ivr_pbx_prompts": "/tmp/recobro/prompts"})
+    for given, expected in ((chrooted, "/tmp/recobro/prompts"), (settings, str((tmp_path / "prompts").resolve()))):
+        platform = await build_platform(
+            given, ServeOptions(campaign="demo", sim_agents=0, speed=20.0, wall_start=NOON_CDMX, ivr=True)
+        )
+        try:
+            assert platform.ivr is not None and platform.ivr.cache.pbx_directory == expected
+        finally:
+            await platform.stop()
