@@ -194,3 +194,22 @@ def test_a_dropped_socket_and_a_reload_come_back_to_the_live_call(new_page, stat
     # the call timer goes on from the server's count, not from zero
     minutes, seconds = page.get_by_test_id("call-timer").inner_text().split(":")
     assert int(minutes) * 60 + int(seconds) >= 30
+
+
+def test_pause_reasons_of_the_acd_and_a_wrap_up_that_ran_out_are_told(new_page, static_site) -> None:
+    fake = FakeServerSocket(lambda f: f.send({"type": "state", "state": "paused", "reason": "login",
+                                              "seconds_in_state": 0}))
+    page = open_desk(new_page, static_site, fake)
+    page.locator("#state-reason").filter(has_text="Recién conectado").wait_for()
+    fake.send({"type": "state", "state": "paused", "reason": "coaching", "seconds_in_state": 0})
+    page.locator("#state-reason").filter(has_text="coaching").wait_for()  # a floor's own code, as it is
+
+    fake.send({"type": "state", "state": "on_call", "seconds_in_state": 0})
+    fake.send(POP)
+    page.get_by_test_id("pop-name").filter(has_text="Rosa").wait_for()
+    fake.send({"type": "state", "state": "wrap_up", "seconds_in_state": 0, "wrap_up_limit_seconds": 30})
+    page.get_by_test_id("wrap-timer").filter(has_text="Quedan 0:").wait_for()
+    fake.send({"type": "state", "state": "ready", "reason": "", "seconds_in_state": 0})  # the limit ran out
+    page.locator("#toast.show").filter(has_text="Se agotó el tiempo de cierre").wait_for()
+    assert page.locator("#disp-fields").get_attribute("disabled") is not None, "nothing left to disposition"
+    assert page.get_by_label("Promesa de pago").is_disabled()

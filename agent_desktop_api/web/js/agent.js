@@ -3,7 +3,7 @@
 // after a reload or a dropped socket it sends the current state and screen pop again, and the
 // page redraws from them; only the half-typed disposition is kept in the tab (sessionStorage).
 import {
-  $, $$, api, applyI18n, dateText, dateTimeText, el, fillRows, LiveSocket, locale, mountHeader, money,
+  $, $$, api, applyI18n, dateText, dateTimeText, el, fillRows, LiveSocket, locale, mountHeader, money, reasonText,
   requireSession, setConn, t, toast,
 } from "./common.js";
 import { addDays, todayIn, wallToIso } from "./tz.js";
@@ -22,6 +22,7 @@ const view = {
   wrapLimit: 60,
   preview: null,
   callbacks: [],
+  sent: false, // the disposition of the call in hand was sent
   skew: 0, // the server's clock minus this browser's (a simulated clock may run on another day)
 };
 
@@ -45,6 +46,9 @@ function anchorFrom(msg, secondsKey, isoKey) {
 
 function onState(msg) {
   const prev = view.state;
+  // the campaign's wrap-up limit ran out before a disposition was sent: the ACD moved on without one
+  const expired = msg.reason === "wrap_up_limit" || (msg.state === "ready" && view.needsDisposition && !view.sent);
+  if (prev === "wrap_up" && msg.state !== "wrap_up" && expired) toast(t("agent.wrap_expired"), "error");
   view.state = msg.state;
   view.reason = msg.reason || "";
   view.stateAnchor = anchorFrom(msg, "seconds_in_state", "since");
@@ -110,7 +114,10 @@ function onScreenPop(msg) {
     ended: false,
   };
   view.needsDisposition = true;
-  if (!sameCall) resetForm(pop);
+  if (!sameCall) {
+    view.sent = false;
+    resetForm(pop);
+  }
   renderPop();
   render();
 }
@@ -193,7 +200,7 @@ function render() {
   const box = $("#state-box");
   box.className = `panel state-box ${view.state}`;
   $("#state-name").textContent = t(`state.${view.state}`);
-  $("#state-reason").textContent = view.state === "paused" && view.reason ? t(`reason.${view.reason}`) : "";
+  $("#state-reason").textContent = view.state === "paused" && view.reason ? reasonText(view.reason) : "";
   const canReady = !view.needsDisposition && !ON_CALL.has(view.state) && view.state !== "ready";
   $("#btn-ready").disabled = !canReady;
   $("#btn-pause").disabled = ON_CALL.has(view.state) || view.state === "paused" || view.needsDisposition;
@@ -424,7 +431,10 @@ function submitDisposition(ev) {
   ev?.preventDefault();
   if ($("#disp-fields").disabled) return;
   const msg = buildDisposition();
-  if (msg) socket.send(msg);
+  if (msg) {
+    view.sent = true;
+    socket.send(msg);
+  }
 }
 
 // ---- actions ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 // What every page shares: the session token, REST calls, a websocket that reconnects by
 // itself, formatting in the user's language, the header with navigation and language switch.
-import { applyI18n, lang, locale, t, toggleLang } from "./i18n.js";
+import { applyI18n, lang, locale, reasonText, t, toggleLang } from "./i18n.js";
 
 const SESSION_KEY = "recobro.session";
 
@@ -336,4 +336,4 @@ async function logout() {
   location.replace("login.html");
 }
 
-export { applyI18n, lang, locale, t };
+export { applyI18n, lang, locale, reasonText, t };

@@ -44,6 +44,8 @@ const TEXTS = {
     "reason.training": "Capacitación",
     "reason.meeting": "Junta",
     "reason.technical": "Falla técnica",
+    "reason.login": "Recién conectado",
+    "reason.wrap_up_limit": "Se agotó el tiempo de cierre",
     "agent.title": "Escritorio del agente",
     "agent.ready": "Disponible",
     "agent.pause": "Pausa",
@@ -58,6 +60,7 @@ const TEXTS = {
     "agent.waiting": "Esperando llamada…",
     "agent.connecting": "Conectando llamada…",
     "agent.must_dispose": "Registra la tipificación antes de volver a estar disponible.",
+    "agent.wrap_expired": "Se agotó el tiempo de cierre: la llamada quedó sin tipificar.",
     "agent.shortcuts": "Atajos",
     "agent.shortcuts_help": "F2 disponible · F3 pausa · F4 colgar · Ctrl+Enter guardar tipificación · F6 marcar vista previa · F7 omitir",
     "pop.debtor": "Deudor",
@@ -265,6 +268,8 @@ const TEXTS = {
     "reason.training": "Training",
     "reason.meeting": "Meeting",
     "reason.technical": "Technical issue",
+    "reason.login": "Just logged in",
+    "reason.wrap_up_limit": "Wrap-up time ran out",
     "agent.title": "Agent desktop",
     "agent.ready": "Ready",
     "agent.pause": "Pause",
@@ -279,6 +284,7 @@ const TEXTS = {
     "agent.waiting": "Waiting for a call…",
     "agent.connecting": "Connecting call…",
     "agent.must_dispose": "Record the disposition before going ready again.",
+    "agent.wrap_expired": "Wrap-up time ran out: the call was left without a disposition.",
     "agent.shortcuts": "Shortcuts",
     "agent.shortcuts_help": "F2 ready · F3 pause · F4 hang up · Ctrl+Enter save disposition · F6 dial preview · F7 skip",
     "pop.debtor": "Debtor",
@@ -455,6 +461,12 @@ export function lang() {
 
 export function locale() {
   return lang() === "en" ? "en-US" : "es-MX";
+}
+
+/** A pause reason's text; a reason code the floor added (not translated here) shows as it is. */
+export function reasonText(code) {
+  const key = `reason.${code}`;
+  return key in TEXTS.es ? t(key) : code;
 }
 
 export function t(key, vars = {}) {

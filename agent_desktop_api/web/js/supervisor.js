@@ -3,7 +3,7 @@
 // pause / log out, the campaign controls, and list penetration from REST.
 import uPlot from "../node_modules/uplot/dist/uPlot.esm.js";
 import {
-  $, api, locale, applyI18n, confirmDialog, duration, el, fillRows, LiveSocket, mountHeader, num, pct,
+  $, api, locale, applyI18n, reasonText, confirmDialog, duration, el, fillRows, LiveSocket, mountHeader, num, pct,
   requireSession, setConn, t, toast,
 } from "./common.js";
 
@@ -220,7 +220,7 @@ function renderAgents() {
       el("td", { text: name }),
       el("td", { text: (a.campaigns || []).join(", ") || a.campaign || "" }),
       el("td", {}, el("span", { class: `pill ${state}`, text: t(`state.${state}`) }),
-        a.reason ? el("span", { class: "muted", text: ` ${t(`reason.${a.reason}`)}` }) : null),
+        state === "paused" && a.reason ? el("span", { class: "muted", text: ` ${reasonText(a.reason)}` }) : null),
       el("td", { class: "num", text: duration(a.seconds_in_state ?? a.time_in_state ?? 0) }),
       el("td", { class: "num", text: num(a.calls ?? 0) }),
       el("td", { class: "num", text: num(a.promises ?? 0) }),
