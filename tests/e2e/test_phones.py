@@ -213,5 +213,5 @@ def test_ivr_contexts_hand_the_call_to_fastagi(
     )  # refused: the default flow instead
     _hangup_of(ami, "ivr-2")
     server.join(timeout=10)
-    assert [env.get("agi_network_script") for env in seen] == ["balance", "collections"]
+    assert [env.get("agi_network_script") for env in seen] == ["balance", "outbound"]
     assert all(env.get("agi_network") == "yes" for env in seen)
