@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv system lint typecheck unit bench clean web
+.PHONY: demo test venv system lint typecheck unit bench bench-asterisk clean web
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ bench: venv
 	$(PY) bench/import_accounts.py
 	$(PY) bench/pacing.py
 	$(PY) bench/simulate_speed.py
+	$(PY) bench/acd_routing.py
+	$(PY) bench/ws_fanout.py
+	$(PY) bench/tts.py
+
+bench-asterisk: venv system
+	$(PY) bench/asterisk.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
