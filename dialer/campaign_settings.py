@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from dialer.pacing import LinesStrategy, PacingStrategy, predictive, progressive
+from dialer.pacing import LinesStrategy, PacingStrategy, PreviewStrategy, predictive, progressive
 from recobro.domain.campaigns import Campaign, CampaignMode, validate_pacing_limits
 from recobro.domain.errors import ValidationError
 
@@ -16,7 +16,9 @@ LIVE_FIELDS = ("mode", "target_abandon_rate", "max_dial_ratio", "paused")
 
 
 def strategy_for(campaign: Campaign, *, amd_false_positive: float = 0.0) -> PacingStrategy:
-    """The pacing strategy of the campaign's mode; preview campaigns are not dialed here."""
+    """The pacing strategy of the campaign's mode (preview: only the agents' own requests)."""
+    if campaign.mode == CampaignMode.PREVIEW:
+        return PreviewStrategy()
     if campaign.mode == CampaignMode.IVR:
         return LinesStrategy()
     if campaign.mode == CampaignMode.PROGRESSIVE:

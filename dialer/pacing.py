@@ -94,6 +94,28 @@ class LinesStrategy:
         return False
 
 
+@dataclass
+class PreviewStrategy:
+    """Campaign mode preview: the agent sees the account and asks for the call.
+
+    The engine launches nothing by itself; each call is the agent's request from the desktop
+    (preview, then dial or skip), checked against the compliance rules like any other dial.
+    A supervisor switching a running campaign to preview therefore stops the automatic dialing
+    at the next tick without dropping the calls already up.
+    """
+
+    name: str = "preview"
+
+    def launches(self, floor: FloorSnapshot) -> int:
+        return 0
+
+    def observe(self, seen: Observation) -> None:
+        return None
+
+    def machines_to_agents(self) -> bool:
+        return False
+
+
 def _phi(x: Vector) -> Vector:
     """Standard normal CDF (Abramowitz-Stegun 7.1.26 on erf; |error| < 1.5e-7)."""
     z = np.abs(x) / math.sqrt(2.0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dialer.estimates import HORIZONS, CallEstimates
-from dialer.pacing import AbandonBudget, PredictiveStrategy, RatioStrategy, _phi, progressive
+from dialer.pacing import AbandonBudget, PredictiveStrategy, PreviewStrategy, RatioStrategy, _phi, progressive
 from recobro.domain.floor import FloorSnapshot, Observation, Seen
 
 
@@ -55,6 +55,16 @@ def test_progressive_is_ratio_one() -> None:
     strategy = progressive()
     assert strategy.name == "progressive"
     assert strategy.launches(floor(ready=4, ringing=(99.0,))) == 3
+    assert not strategy.machines_to_agents()
+
+
+def test_preview_never_dials_by_itself() -> None:
+    from dialer.campaign_settings import strategy_for
+    from recobro.domain.campaigns import Campaign, CampaignMode
+
+    strategy = strategy_for(Campaign(name="p", mode=CampaignMode.PREVIEW))
+    assert isinstance(strategy, PreviewStrategy)
+    assert strategy.launches(floor(ready=5)) == 0
     assert not strategy.machines_to_agents()
 
 
