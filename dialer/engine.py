@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -137,6 +138,9 @@ class CampaignEngine:
         self.nothing_to_dial = False  # the last batch found no number it may dial now
         self.pbx_down = False  # the port reported its link lost (PortDown) and not yet back (PortUp)
         self._live: dict[CallId, _Live] = {}
+        # Calls of an ivr campaign that just ended: the IVR's outcome can arrive a moment after
+        # the PBX reported the hang-up (two connections, two orders); it still belongs in the row.
+        self._ended_ivr: OrderedDict[CallId, _Live] = OrderedDict()
         self._writer = OrderedWriter(f"campaign-{self.id}")
         self._stopping = False
 
@@ -151,7 +155,8 @@ class CampaignEngine:
         return self._strategy
 
     def owns(self, call_id: str) -> bool:
-        return call_id in self._live
+        """A call of this campaign still up, or one of its IVR calls that just ended."""
+        return call_id in self._live or call_id in self._ended_ivr
 
     def live_calls(self) -> int:
         return len(self._live)
@@ -264,12 +269,17 @@ class CampaignEngine:
     def ivr_outcome(self, call_id: str, outcome: str) -> None:
         """What the IVR made of a call of this campaign (mode ivr): it becomes the call's outcome.
 
-        The IVR reports it before it hangs up, so the call is normally still live; a report for a
-        call already over is ignored (its row keeps ``ivr`` and the IVR's events keep the detail).
+        The IVR reports it before it hangs up, so the call is normally still live; a report that
+        arrives just after the PBX's hang-up (recent calls are kept for that) rewrites the row.
         """
         live = self._live.get(CallId(call_id))
         if live is not None:
             live.ivr_outcome = outcome[:20]
+            return
+        ended = self._ended_ivr.pop(CallId(call_id), None)
+        if ended is not None and ended.ivr_outcome is None:
+            ended.ivr_outcome = outcome[:20]
+            self._save(ended)
 
     async def update(self, name: str, value: object, changed_by: str) -> Campaign:
         """A live change: validated, stored with who and when, obeyed from the next tick."""
@@ -431,6 +441,10 @@ class CampaignEngine:
         self._settle_ivr(live)
         call = live.call
         del self._live[call.id]
+        if self._campaign.mode == CampaignMode.IVR and live.ivr_outcome is None:
+            self._ended_ivr[call.id] = live
+            while len(self._ended_ivr) > 256:
+                self._ended_ivr.popitem(last=False)
         if live.route is not None and not live.route.done():
             live.route.cancel()
         c = self.counts

@@ -159,11 +159,14 @@ async def test_ivr_campaign_originates_into_the_ivr_and_keeps_its_outcomes(
     engine.ivr_outcome(machine, "voicemail_left")
     for call_id in (promise, machine, gone):  # the IVR (or the person) hangs up
         await engine.handle(CallEnded(call_id, clock.now() + 1, cause=HangupCause.NORMAL))
-    engine.ivr_outcome(gone, "hung_up")  # too late: the call is over, the row keeps "ivr"
+    await engine.flush()
+    assert (await _rows(sessions))[gone].outcome == "ivr"  # the PBX's hang-up came first
+    engine.ivr_outcome(gone, "hung_up")  # the IVR's word arrives just after: it still lands in the row
+    engine.ivr_outcome(gone, "promise_to_pay")  # ... once
     await engine.flush()
     rows = await _rows(sessions)
     assert {k: rows[k].outcome for k in (promise, machine, gone)} == {
-        promise: "promise_to_pay", machine: "voicemail_left", gone: "ivr"
+        promise: "promise_to_pay", machine: "voicemail_left", gone: "hung_up"
     }
     assert all(rows[k].mode == "ivr" for k in rows)
     assert engine.counts.abandoned == 0 and engine.counts.live == 2 and engine.counts.machines == 1
